@@ -1,0 +1,132 @@
+"""The one NinjaAPI: authentication, the error format, and every app's router."""
+
+from decimal import Decimal
+
+import orjson
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.renderers import BaseRenderer
+
+from rapport import __version__
+from rapport.customers.api import router as customers_router
+from rapport.customers.api import tags_router
+from rapport.exceptions import RapportError
+from rapport.tenancy.api import READ
+from rapport.tenancy.api import router as tenancy_router
+from rapport.timeline.api import router as timeline_router
+
+DESCRIPTION = """
+rapport's REST API. Authenticate with `Authorization: Bearer <api key>` (create one with
+`rapport createapikey`). Every list is paginated with `limit` and an opaque `cursor`; every
+POST accepts an `Idempotency-Key` header; every error has the body
+`{"error": {"code", "message", "fields"}}`.
+"""
+
+HTTP_ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
+class ORJSONRenderer(BaseRenderer):
+    media_type = "application/json"
+
+    def render(self, request, data, *, response_status):
+        return orjson.dumps(data, option=orjson.OPT_PASSTHROUGH_DATACLASS, default=_default)
+
+
+def _default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class RapportAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        """The generated schema, with the Idempotency-Key header documented on every POST."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema["paths"].values():
+            post = operations.get("post")
+            if post is not None:
+                post.setdefault("parameters", []).append(
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 255},
+                        "description": "Send the same key to retry safely: the first response "
+                        "is replayed and nothing is written twice.",
+                    }
+                )
+        return schema
+
+
+api = RapportAPI(
+    title="rapport",
+    version=__version__,
+    description=DESCRIPTION.strip(),
+    auth=READ,
+    renderer=ORJSONRenderer(),
+    urls_namespace="api",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+
+
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, fields: dict | None = None
+) -> HttpResponse:
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(RapportError)
+def rapport_error(request, error: RapportError):
+    return error_response(request, error.status, error.code, error.message, error.fields)
+
+
+def _field_name(location: tuple) -> str:
+    # ('body', 'payload', 'phone') -> 'phone'; ('query', 'limit') -> 'limit'
+    parts = [str(part) for part in location[1:]]
+    if location and location[0] == "body" and len(parts) > 1:
+        parts = parts[1:]
+    return ".".join(parts) or str(location[0])
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, error: ValidationError):
+    fields = {}
+    for item in error.errors:
+        fields.setdefault(_field_name(tuple(item.get("loc", ()))), item.get("msg", "Invalid"))
+    return error_response(request, 422, "invalid", "The request is not valid", fields)
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(request, error: AuthenticationError):
+    return error_response(
+        request, 401, "unauthorized", "Send a valid API key as 'Authorization: Bearer <key>'"
+    )
+
+
+@api.exception_handler(HttpError)
+def http_error(request, error: HttpError):
+    code = HTTP_ERROR_CODES.get(error.status_code, "error")
+    return error_response(request, error.status_code, code, str(error))
+
+
+@api.exception_handler(Http404)
+def not_found(request, error: Http404):
+    return error_response(request, 404, "not_found", "Not found")
+
+
+api.add_router("/v1/", customers_router)
+api.add_router("/v1/", tags_router)
+api.add_router("/v1/", timeline_router)
+api.add_router("/v1/", tenancy_router)

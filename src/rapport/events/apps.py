@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class EventsConfig(AppConfig):
+    name = "rapport.events"
+    label = "rapport_events"
+    verbose_name = "Events"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from rapport.customers import hooks
+        from rapport.events.services import emit_customer_change
+
+        hooks.register(emit_customer_change)

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class TimelineConfig(AppConfig):
+    name = "rapport.timeline"
+    label = "rapport_timeline"
+    verbose_name = "Timeline"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from rapport.customers import hooks
+        from rapport.timeline.services import record_customer_change
+
+        hooks.register(record_customer_change)

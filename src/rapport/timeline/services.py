@@ -1,0 +1,106 @@
+"""Writing to and reading from the timeline."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from rapport.customers.hooks import CustomerChange
+from rapport.customers.models import Customer
+from rapport.exceptions import InvalidInput
+from rapport.tenancy.actors import Actor
+from rapport.tenancy.models import Tenant
+from rapport.timeline.models import EventType, TimelineEvent
+
+
+class TimelineService:
+    """The seed's timeline service: log, read one customer's, read everyone's."""
+
+    @staticmethod
+    def log_event(
+        *,
+        customer: Customer,
+        event_type: str,
+        title: str,
+        actor: Actor | None = None,
+        description: str = "",
+        channel: str = "",
+        reference: str = "",
+        metadata: dict[str, Any] | None = None,
+    ) -> TimelineEvent:
+        """Append one event to a customer's timeline."""
+        errors = {}
+        if event_type not in EventType.values:
+            errors["event_type"] = f"Use one of {', '.join(EventType.values)}"
+        if not title.strip():
+            errors["title"] = "Required"
+        elif len(title) > 200:
+            errors["title"] = "At most 200 characters"
+        if len(reference) > 200:
+            errors["reference"] = "At most 200 characters"
+        if errors:
+            raise InvalidInput("The timeline event is not valid", fields=errors)
+        return TimelineEvent.objects.create(
+            tenant_id=customer.tenant_id,
+            customer=customer,
+            event_type=event_type,
+            title=title.strip(),
+            description=description,
+            channel=channel,
+            reference=reference,
+            metadata=metadata or {},
+            actor=actor.label if actor else "",
+        )
+
+    @staticmethod
+    def get_timeline(*, customer: Customer, event_type: str | None = None) -> QuerySet:
+        """A customer's events, most recent first."""
+        events = TimelineEvent.objects.filter(customer=customer)
+        if event_type:
+            events = events.filter(event_type=event_type)
+        return events
+
+    @staticmethod
+    def get_recent_across_customers(*, tenant: Tenant, event_type: str | None = None) -> QuerySet:
+        """The activity feed: every customer's events, most recent first."""
+        events = TimelineEvent.objects.filter(tenant=tenant).select_related("customer")
+        if event_type:
+            events = events.filter(event_type=event_type)
+        return events
+
+
+def _changed_fields(change: CustomerChange) -> str:
+    return ", ".join(name.replace("_", " ") for name in change.changes)
+
+
+# What each kind of core change looks like on the timeline.
+TITLES = {
+    "created": lambda change: "Customer created",
+    "updated": lambda change: f"Profile updated: {_changed_fields(change)}",
+    "archived": lambda change: "Customer archived",
+    "restored": lambda change: "Customer restored from the archive",
+    "tagged": lambda change: f"Tagged {', '.join(change.detail['tags'])}",
+    "untagged": lambda change: f"Tag removed: {', '.join(change.detail['tags'])}",
+    "note_added": lambda change: (
+        "Private note added" if change.detail["is_private"] else "Note added"
+    ),
+}
+
+
+def record_customer_change(change: CustomerChange) -> None:
+    """Log a core change on the customer's timeline (registered in TimelineConfig.ready)."""
+    title = TITLES.get(change.kind)
+    if title is None:  # a deleted customer's timeline goes with them
+        return
+    metadata: dict[str, Any] = {"kind": change.kind}
+    if change.changes:
+        metadata["changes"] = change.changes
+    metadata.update({k: v for k, v in change.detail.items() if k != "content"})
+    TimelineService.log_event(
+        customer=change.customer,
+        event_type=EventType.NOTE if change.kind == "note_added" else EventType.PROFILE,
+        title=title(change)[:200],
+        description=change.detail.get("content", ""),
+        reference=f"note:{change.detail['note']}" if change.kind == "note_added" else "",
+        metadata=metadata,
+        actor=change.actor,
+    )
