@@ -13,7 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument(
-            "--workers", type=int, default=None, help="Worker processes (default: 2 × cores + 1)"
+            "--workers", type=int, default=None, help="Worker processes (default: 2 * cores + 1)"
         )
         parser.add_argument("--threads", type=int, default=1)
         parser.add_argument("--reload", action="store_true", help="Restart when code changes")
