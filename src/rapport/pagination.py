@@ -69,7 +69,11 @@ def _after(ordering: list[str], values: list) -> Q:
         op = "lt" if key.startswith("-") else "gt"
         condition |= Q(**equal, **{f"{field}__{op}": value})
         equal[field] = value
-    return condition
+    # The redundant bound on the first field lets the database start its index scan at the
+    # cursor instead of filtering every row before it.
+    first = keys[0].lstrip("-")
+    bound = "lte" if keys[0].startswith("-") else "gte"
+    return Q(**{f"{first}__{bound}": values[0]}) & condition
 
 
 def paginate(
