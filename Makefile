@@ -52,7 +52,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check src tests bench
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -29,7 +29,7 @@ class Page:
 
 def sort_order(order_by: str, sortable: dict[str, Parser]) -> list[str]:
     """The ordering for an `?order_by=` value, or InvalidInput naming the choices."""
-    if order_by.lstrip("-") not in sortable:
+    if order_by.removeprefix("-") not in sortable:
         choices = ", ".join(f"{name}, -{name}" for name in sortable)
         raise InvalidInput("Cannot sort by that", fields={"order_by": f"Use one of {choices}"})
     return [order_by]

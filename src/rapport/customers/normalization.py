@@ -2,6 +2,7 @@
 
 import re
 
+import orjson
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -44,3 +45,12 @@ def normalize_instagram_handle(raw: str) -> str:
     if not INSTAGRAM_HANDLE.match(handle):
         raise ValueError(f"{raw!r} is not an Instagram handle")
     return handle
+
+
+def is_plain_json(value: object) -> bool:
+    """Whether a value survives a JSON round trip unchanged (no NaN, huge integers, deep nesting)."""
+    # Stored metadata that cannot be rendered again would break every read of its row.
+    try:
+        return orjson.loads(orjson.dumps(value)) == value
+    except (TypeError, orjson.JSONDecodeError):
+        return False

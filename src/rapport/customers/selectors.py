@@ -101,7 +101,12 @@ def customer_notes(*, actor: Actor, customer: Customer) -> QuerySet:
 
 def tag_list(*, tenant: Tenant, is_active: bool | None = None) -> QuerySet:
     """The tenant's tags with how many customers carry each."""
-    queryset = Tag.objects.filter(tenant=tenant).annotate(customer_count=Count("customer_tags"))
+    # Meta.ordering is dropped in GROUP BY queries, so the order is spelled out.
+    queryset = (
+        Tag.objects.filter(tenant=tenant)
+        .annotate(customer_count=Count("customer_tags"))
+        .order_by("name")
+    )
     if is_active is not None:
         queryset = queryset.filter(is_active=is_active)
     return queryset

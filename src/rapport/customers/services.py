@@ -24,6 +24,7 @@ from rapport.customers.models import (
     Tag,
 )
 from rapport.customers.normalization import (
+    is_plain_json,
     normalize_email,
     normalize_instagram_handle,
     normalize_phone,
@@ -64,6 +65,10 @@ TEXT_LIMITS = {
     "source": 50,
     "acquisition_source": 100,
     "referral_source": 100,
+    # Normal forms keep their length, so the column widths bound these too.
+    "email": 254,
+    "preferred_language": 10,
+    "facebook_url": 200,
 }
 
 
@@ -138,6 +143,8 @@ def _clean_field(tenant: Tenant, name: str, value: Any) -> Any:
         return value
     if name == "metadata" and not isinstance(value, dict):
         raise ValueError("Metadata is a JSON object")
+    if name == "metadata" and not is_plain_json(value):
+        raise ValueError("Metadata holds plain JSON only: finite numbers, integers within 64 bits")
     return value
 
 
@@ -193,7 +200,7 @@ class CustomerService:
         tenant = actor.tenant
         cleaned = _clean_profile(tenant, fields)
         _require_contact(cleaned)
-        if code is not None and not CODE_PATTERN.match(code):
+        if code is not None and not CODE_PATTERN.fullmatch(code):
             raise InvalidInput(
                 "The customer code is not valid",
                 fields={"code": "Letters, digits, '-' and '_', at most 40, starting alphanumeric"},
@@ -229,7 +236,8 @@ class CustomerService:
         cleaned = _clean_profile(tenant, fields)
         with transaction.atomic():
             customer = (
-                Customer.objects.select_for_update()
+                # Lock only the customer: PostgreSQL refuses FOR UPDATE on the outer join.
+                Customer.objects.select_for_update(of=("self",))
                 .filter(tenant=tenant, code=code)
                 .select_related("referred_by")
                 .first()
@@ -292,7 +300,7 @@ def _tag_name(name: str) -> str:
 
 
 def _tag_color(color: str) -> str:
-    if not HEX_COLOR.match(color):
+    if not HEX_COLOR.fullmatch(color):
         raise InvalidInput(
             "The tag colour is not valid", fields={"color": "Use a hex colour such as #ffc107"}
         )
@@ -372,7 +380,10 @@ class TagService:
     ) -> list[Tag]:
         """Tag a customer by tag names, creating unknown tags; already-present tags are kept."""
         tenant = actor.tenant
-        names = list(dict.fromkeys(_tag_name(name) for name in names))
+        unique: dict[str, str] = {}  # one entry per name whatever its case, first spelling kept
+        for name in map(_tag_name, names):
+            unique.setdefault(name.lower(), name)
+        names = list(unique.values())
         if not names:
             raise InvalidInput("Name at least one tag", fields={"tags": "Required"})
         with transaction.atomic():

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import secrets
 import zoneinfo
 from datetime import timedelta
@@ -16,6 +17,7 @@ from rapport.exceptions import InvalidInput, NotFound
 from rapport.tenancy.models import DEFAULT_TENANT_SLUG, ApiKey, Scope, Tenant
 
 KEY_PREFIX = "rk"
+SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,60}$")
 # last_used_at is a hint for people, not an audit log: write it at most this often.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -73,7 +75,7 @@ class TenantService:
         default_phone_region: str = "",
     ) -> Tenant:
         """A new tenant; the phone region defaults to the country."""
-        slug = slug or slugify(name)
+        slug = slug or slugify(name)[:60].strip("-")
         default_phone_region = (default_phone_region or country).upper()
         errors = validate_tenant_settings(
             country=country,
@@ -83,8 +85,12 @@ class TenantService:
         )
         if not name.strip():
             errors["name"] = "A tenant needs a name"
+        elif len(name.strip()) > 200:
+            errors["name"] = "At most 200 characters"
         if not slug:
             errors["slug"] = "A tenant needs a slug"
+        elif not SLUG.fullmatch(slug):
+            errors["slug"] = "Letters, digits, '-' and '_', at most 60 characters"
         elif Tenant.objects.filter(slug=slug).exists():
             errors["slug"] = f"The slug {slug!r} is taken"
         if errors:

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from rapport.customers.hooks import CustomerChange
 from rapport.customers.models import Customer
+from rapport.customers.normalization import is_plain_json
 from rapport.exceptions import InvalidInput
 from rapport.tenancy.actors import Actor
 from rapport.tenancy.models import Tenant
@@ -35,8 +36,12 @@ class TimelineService:
             errors["title"] = "Required"
         elif len(title) > 200:
             errors["title"] = "At most 200 characters"
+        if len(channel) > 30:
+            errors["channel"] = "At most 30 characters"
         if len(reference) > 200:
             errors["reference"] = "At most 200 characters"
+        if metadata and not is_plain_json(metadata):
+            errors["metadata"] = "Plain JSON only: finite numbers, integers within 64 bits"
         if errors:
             raise InvalidInput("The timeline event is not valid", fields=errors)
         return TimelineEvent.objects.create(
