@@ -18,7 +18,15 @@ MAX_LIMIT = 500
 Parser = Callable[[Any], Any]
 DATETIME: Parser = dt.datetime.fromisoformat
 TEXT: Parser = str
-BOOLEAN: Parser = bool
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("not a boolean")
+    return value
+
+
+BOOLEAN: Parser = _boolean
 
 
 @dataclass

@@ -3,6 +3,7 @@
 import datetime as dt
 import re
 import secrets
+import zoneinfo
 from typing import Any
 
 import pycountry
@@ -119,7 +120,7 @@ def _clean_field(tenant: Tenant, name: str, value: Any) -> Any:
     if name in ("phone", "phone_secondary"):
         return normalize_phone(value, tenant.default_phone_region)
     if name == "date_of_birth":
-        today = timezone.localdate()
+        today = timezone.localdate(timezone=zoneinfo.ZoneInfo(tenant.timezone))
         if value > today:
             raise ValueError("A date of birth cannot be in the future")
         if value.year < 1900:

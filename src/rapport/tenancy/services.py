@@ -122,6 +122,8 @@ class ApiKeyService:
         errors = {}
         if not name.strip():
             errors["name"] = "A key needs a name"
+        elif len(name.strip()) > 100:
+            errors["name"] = "At most 100 characters"
         unknown = sorted(set(scopes) - set(Scope.values))
         if not scopes:
             errors["scopes"] = "A key needs at least one scope: read, write or admin"
