@@ -1,0 +1,444 @@
+"""The Django admin: every page answers, writes go through the services, ledgers stay read-only."""
+
+import hashlib
+
+import pytest
+from django.contrib import admin
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from rapport.customers.models import (
+    ContactPoint,
+    Customer,
+    CustomerAddress,
+    CustomerTag,
+    ExternalIdentity,
+    Note,
+    Tag,
+)
+from rapport.customers.services import AddressService, NoteService, TagService
+from rapport.events.models import OutboxEvent
+from rapport.tenancy.actors import Actor
+from rapport.tenancy.models import ApiKey, IdempotencyRecord, Tenant
+from rapport.timeline.models import TimelineEvent
+
+
+def url(model, view: str, *args) -> str:
+    opts = model._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
+
+
+def management_data(response) -> dict:
+    """The management forms of every inline on an admin page, with no rows filled in."""
+    data = {}
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        prefix = formset.prefix
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": "0",
+                f"{prefix}-INITIAL_FORMS": "0",
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "1000",
+            }
+        )
+    return data
+
+
+def customer_form(admin_client, tenant, **fields) -> dict:
+    page = admin_client.get(url(Customer, "add"))
+    assert page.status_code == 200
+    return {"tenant": str(tenant.pk), "metadata": "{}", **management_data(page), **fields}
+
+
+@pytest.fixture
+def records(tenant, make_customer, make_key, admin_user):
+    """One row of every model the admin shows, all in the default tenant."""
+    actor = Actor(tenant=tenant, user=admin_user)
+    referrer = make_customer(first_name="Ada")
+    customer = make_customer(first_name="Bola", phone="08031234567", referred_by=referrer.code)
+    TagService.add_tags(actor=actor, code=customer.code, names=["VIP"])
+    NoteService.add_note(actor=actor, code=customer.code, content="Prefers mornings")
+    AddressService.add_address(actor=actor, code=customer.code, line1="1 Marina", city="Lagos")
+    ContactPoint.objects.create(
+        tenant=tenant, customer=customer, type="phone", value="+2348031234567"
+    )
+    ExternalIdentity.objects.create(
+        tenant=tenant, customer=customer, provider="shop", external_id="42"
+    )
+    api_key, _ = make_key(tenant, ["read"])
+    IdempotencyRecord.objects.create(
+        tenant=tenant, key="k1", fingerprint="f", method="POST", path="/api/v1/customers"
+    )
+    return {
+        Tenant: tenant,
+        ApiKey: api_key,
+        IdempotencyRecord: IdempotencyRecord.objects.get(),
+        Customer: customer,
+        Tag: Tag.objects.get(),
+        CustomerTag: CustomerTag.objects.get(),
+        Note: Note.objects.get(),
+        CustomerAddress: CustomerAddress.objects.get(),
+        ContactPoint: ContactPoint.objects.get(),
+        ExternalIdentity: ExternalIdentity.objects.get(),
+        TimelineEvent: TimelineEvent.objects.filter(customer=customer).first(),
+        OutboxEvent: OutboxEvent.objects.first(),
+    }
+
+
+# --- every page answers ----------------------------------------------------------------------
+
+
+def test_every_core_model_is_registered():
+    assert set(admin.site._registry) >= {
+        Tenant,
+        ApiKey,
+        IdempotencyRecord,
+        Customer,
+        Tag,
+        CustomerTag,
+        Note,
+        CustomerAddress,
+        ContactPoint,
+        ExternalIdentity,
+        TimelineEvent,
+        OutboxEvent,
+    }
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        Tenant,
+        ApiKey,
+        IdempotencyRecord,
+        Customer,
+        Tag,
+        CustomerTag,
+        Note,
+        CustomerAddress,
+        ContactPoint,
+        ExternalIdentity,
+        TimelineEvent,
+        OutboxEvent,
+    ],
+    ids=lambda model: model.__name__,
+)
+def test_changelist_add_and_change_pages_answer(admin_client, records, model):
+    obj = records[model]
+    model_admin = admin.site._registry[model]
+
+    assert admin_client.get(url(model, "changelist")).status_code == 200
+    assert admin_client.get(url(model, "changelist"), {"q": "Bola"}).status_code == 200
+    assert admin_client.get(url(model, "change", obj.pk)).status_code == 200
+    add = admin_client.get(url(model, "add"))
+    assert add.status_code == (200 if model_admin.has_add_permission(add.wsgi_request) else 403)
+
+
+def test_customer_autocomplete_answers(admin_client, records):
+    response = admin_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "term": "Ada",
+            "app_label": "rapport_customers",
+            "model_name": "customer",
+            "field_name": "referred_by",
+        },
+    )
+    assert response.status_code == 200
+    assert [item["text"] for item in response.json()["results"]] == ["Ada"]
+
+
+# --- customers -----------------------------------------------------------------------------
+
+
+def test_customer_changelist_queries_do_not_grow_with_rows(admin_client, tenant, make_customer):
+    referrer = make_customer(first_name="Root")
+    for _ in range(2):
+        make_customer(referred_by=referrer.code)
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client.get(url(Customer, "changelist")).status_code == 200
+
+    for _ in range(27):
+        make_customer(referred_by=referrer.code)
+    with CaptureQueriesContext(connection) as many:
+        response = admin_client.get(url(Customer, "changelist"))
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 30
+
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_customer_search_finds_a_phone_typed_the_local_way(admin_client, make_customer):
+    customer = make_customer(phone="+2348031234567")
+    make_customer(phone="+2348039999999")
+
+    response = admin_client.get(url(Customer, "changelist"), {"q": "0803 123 4567"})
+
+    assert [row.pk for row in response.context["cl"].result_list] == [customer.pk]
+
+
+def test_adding_a_customer_normalizes_the_phone_and_writes_the_timeline(
+    admin_client, admin_user, tenant
+):
+    data = customer_form(admin_client, tenant, phone="0803 123 4567", first_name="Chioma")
+
+    response = admin_client.post(url(Customer, "add"), data)
+
+    assert response.status_code == 302
+    customer = Customer.objects.get()
+    assert customer.phone == "+2348031234567"
+    assert customer.tenant == tenant
+    assert len(customer.code) == 10
+    event = TimelineEvent.objects.get(customer=customer)
+    assert event.title == "Customer created"
+    assert event.actor == f"user:{admin_user.username}"
+    assert list(OutboxEvent.objects.values_list("type", flat=True)) == ["customer.created"]
+
+
+def test_a_bad_phone_is_a_form_error_and_writes_nothing(admin_client, tenant):
+    data = customer_form(admin_client, tenant, phone="12345", first_name="Chioma")
+
+    response = admin_client.post(url(Customer, "add"), data)
+
+    assert response.status_code == 200
+    assert "phone" in response.context["adminform"].form.errors
+    assert Customer.objects.count() == 0
+    assert TimelineEvent.objects.count() == 0
+    assert OutboxEvent.objects.count() == 0
+
+
+def test_a_customer_needs_a_name_email_or_phone(admin_client, tenant):
+    response = admin_client.post(url(Customer, "add"), customer_form(admin_client, tenant))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["phone"] == [
+        "Give a name, an email or a phone number"
+    ]
+    assert Customer.objects.count() == 0
+
+
+def test_inline_tags_and_notes_go_through_the_services(admin_client, tenant, admin_user):
+    tag = Tag.objects.create(tenant=tenant, name="VIP")
+    data = customer_form(admin_client, tenant, first_name="Dayo")
+    data.update(
+        {
+            "customer_tags-TOTAL_FORMS": "1",
+            "customer_tags-0-tag": str(tag.pk),
+            "notes-TOTAL_FORMS": "1",
+            "notes-0-content": "Allergic to penicillin",
+            "notes-0-is_private": "on",
+        }
+    )
+
+    response = admin_client.post(url(Customer, "add"), data)
+
+    assert response.status_code == 302
+    customer = Customer.objects.get()
+    assert [link.tag for link in customer.customer_tags.all()] == [tag]
+    note = customer.notes.get()
+    assert (note.is_private, note.author_user) == (True, admin_user)
+    assert sorted(TimelineEvent.objects.values_list("title", flat=True)) == [
+        "Customer created",
+        "Private note added",
+        "Tagged VIP",
+    ]
+    assert sorted(OutboxEvent.objects.values_list("type", flat=True)) == [
+        "customer.created",
+        "customer.tagged",
+    ]
+
+
+def test_changing_a_customer_goes_through_update_customer(admin_client, tenant, make_customer):
+    customer = make_customer(first_name="Efe", phone="+2348031234567")
+    page = admin_client.get(url(Customer, "change", customer.pk))
+    form = page.context["adminform"].form
+    data = {
+        name: ("" if value is None else value)
+        for name, value in form.initial.items()
+        if name in form.fields
+    }
+    data.update(management_data(page), metadata="{}", last_name="Okoro", email="EFE@Example.com")
+    data.pop("referred_by", None)
+
+    response = admin_client.post(url(Customer, "change", customer.pk), data)
+
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.last_name, customer.email) == ("Okoro", "efe@example.com")
+    updated = OutboxEvent.objects.get(type="customer.updated")
+    assert set(updated.data["changes"]) == {"last_name", "email"}
+
+
+def test_archive_action_uses_the_service(admin_client, make_customer):
+    customer = make_customer(first_name="Femi")
+
+    response = admin_client.post(
+        url(Customer, "changelist"),
+        {"action": "archive_customers", "_selected_action": [customer.pk]},
+    )
+
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.is_archived
+    assert OutboxEvent.objects.filter(type="customer.archived").count() == 1
+
+
+def test_deleting_a_customer_through_the_admin_emits_the_event(admin_client, make_customer):
+    customer = make_customer(first_name="Gbenga")
+    assert TimelineEvent.objects.filter(customer=customer).exists()
+
+    response = admin_client.post(url(Customer, "delete", customer.pk), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Customer.objects.exists()
+    assert OutboxEvent.objects.filter(type="customer.deleted").count() == 1
+
+
+def test_tag_changelist_counts_customers(admin_client, tenant, make_customer):
+    actor = Actor.for_system(tenant, "tests")
+    for _ in range(3):
+        TagService.add_tags(actor=actor, code=make_customer().code, names=["VIP"])
+
+    response = admin_client.get(url(Tag, "changelist"))
+
+    assert [tag.customer_count for tag in response.context["cl"].result_list] == [3]
+
+
+def test_a_duplicate_tag_name_is_a_form_error(admin_client, tenant):
+    Tag.objects.create(tenant=tenant, name="VIP")
+
+    response = admin_client.post(
+        url(Tag, "add"), {"tenant": tenant.pk, "name": "vip", "color": "#ffc107", "is_active": "on"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["name"] == ["Already taken"]
+    assert Tag.objects.count() == 1
+
+
+# --- the ledgers are read-only -------------------------------------------------------------
+
+
+def test_timeline_events_cannot_be_added_changed_or_deleted(admin_client, make_customer):
+    customer = make_customer(first_name="Halima")
+    event = TimelineEvent.objects.get(customer=customer)
+
+    assert admin_client.get(url(TimelineEvent, "add")).status_code == 403
+    changed = admin_client.post(url(TimelineEvent, "change", event.pk), {"title": "Rewritten"})
+    assert changed.status_code == 403
+    assert admin_client.get(url(TimelineEvent, "delete", event.pk)).status_code == 403
+    assert (
+        admin_client.post(url(TimelineEvent, "delete", event.pk), {"post": "yes"}).status_code
+        == 403
+    )
+    bulk = admin_client.post(
+        url(TimelineEvent, "changelist"),
+        {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"},
+    )
+    assert bulk.status_code in (200, 302)
+
+    event.refresh_from_db()
+    assert event.title == "Customer created"
+
+
+def test_outbox_events_cannot_be_changed(admin_client, make_customer):
+    make_customer(first_name="Ify")
+    event = OutboxEvent.objects.get()
+
+    assert (
+        admin_client.post(url(OutboxEvent, "change", event.pk), {"type": "x.y"}).status_code == 403
+    )
+    assert admin_client.get(url(OutboxEvent, "delete", event.pk)).status_code == 403
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+
+def test_creating_an_api_key_shows_the_secret_once_and_stores_only_its_hash(admin_client, tenant):
+    response = admin_client.post(
+        url(ApiKey, "add"), {"tenant": tenant.pk, "name": "till", "scopes": ["write"]}, follow=True
+    )
+
+    assert response.status_code == 200
+    api_key = ApiKey.objects.get()
+    secrets = [
+        word
+        for message in get_messages(response.wsgi_request)
+        for word in str(message).replace("<code>", " ").replace("</code>", " ").split()
+        if word.startswith("rk_")
+    ]
+    assert len(secrets) == 1
+    secret = secrets[0]
+    assert secret.split("_")[1] == api_key.prefix
+    assert api_key.key_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert api_key.scopes == ["write"]
+    stored = [str(value) for value in ApiKey.objects.values().get().values()]
+    assert secret not in stored
+
+    for page in (url(ApiKey, "changelist"), url(ApiKey, "change", api_key.pk)):
+        body = admin_client.get(page).content.decode()
+        assert secret not in body
+        assert api_key.key_hash not in body
+
+
+def test_an_api_key_without_scopes_is_a_form_error(admin_client, tenant):
+    response = admin_client.post(url(ApiKey, "add"), {"tenant": tenant.pk, "name": "till"})
+
+    assert response.status_code == 200
+    assert "scopes" in response.context["adminform"].form.errors
+    assert ApiKey.objects.count() == 0
+
+
+def test_the_revoke_action_revokes_keys(admin_client, tenant, make_key):
+    api_key, _ = make_key(tenant, ["read"])
+
+    response = admin_client.post(
+        url(ApiKey, "changelist"), {"action": "revoke_keys", "_selected_action": [api_key.pk]}
+    )
+
+    assert response.status_code == 302
+    api_key.refresh_from_db()
+    assert api_key.revoked_at is not None
+
+
+# --- tenants -------------------------------------------------------------------------------
+
+
+def test_adding_a_tenant_goes_through_the_service(admin_client, db):
+    response = admin_client.post(
+        url(Tenant, "add"),
+        {
+            "name": "Accra shop",
+            "slug": "accra",
+            "country": "gh",
+            "currency": "GHS",
+            "timezone": "Africa/Accra",
+            "default_language": "en",
+            "default_phone_region": "",
+        },
+    )
+
+    assert response.status_code == 302
+    tenant = Tenant.objects.get(slug="accra")
+    assert (tenant.country, tenant.default_phone_region) == ("GH", "GH")
+
+
+def test_a_tenant_with_an_unknown_currency_is_a_form_error(admin_client, db):
+    response = admin_client.post(
+        url(Tenant, "add"),
+        {
+            "name": "Nowhere",
+            "slug": "nowhere",
+            "country": "NG",
+            "currency": "XXY",
+            "timezone": "Africa/Lagos",
+            "default_language": "en",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "currency" in response.context["adminform"].form.errors
+    assert not Tenant.objects.filter(slug="nowhere").exists()
