@@ -39,5 +39,5 @@ class Conflict(RapportError):
 
 
 class PermissionDenied(RapportError):
-    code = "permission_denied"
+    code = "forbidden"
     status = 403

@@ -53,13 +53,16 @@ def customer_list(*, tenant: Tenant, filters: CustomerFilters) -> QuerySet:
             raise InvalidInput("Search needs more text", fields={"q": "At least 2 characters"})
         words = term.split()
         for word in words:
-            queryset = queryset.filter(
+            matches = (
                 Q(first_name__icontains=word)
                 | Q(last_name__icontains=word)
                 | Q(email__icontains=word)
-                | Q(phone__contains=word.lstrip("0"))
                 | Q(code__iexact=word)
             )
+            digits = word.lstrip("+0")  # a local 0803… or +234803… both match +234803…
+            if digits.isdigit():
+                matches |= Q(phone__contains=digits)
+            queryset = queryset.filter(matches)
     exact = {
         "email": filters.email.strip().lower() if filters.email else None,
         "phone": filters.phone,

@@ -1,0 +1,313 @@
+"""No request reaches another tenant's rows: every route that takes an id answers 404 to another
+tenant's key and changes nothing, and no list shows another tenant's rows.
+
+The routes come from the OpenAPI schema, so a new route is covered the day it is added; a new
+route with a body and no sample body below makes this file fail until one is written.
+"""
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pytest
+
+from rapport.api import api as rapport_api
+from rapport.customers.models import (
+    ContactPoint,
+    Customer,
+    CustomerAddress,
+    CustomerTag,
+    ExternalIdentity,
+    Note,
+    Tag,
+)
+from rapport.customers.services import AddressService, NoteService, TagService
+from rapport.events.models import OutboxEvent
+from rapport.tenancy.actors import Actor
+from rapport.tenancy.models import ApiKey, IdempotencyRecord, Tenant
+from rapport.timeline.models import TimelineEvent
+from rapport.timeline.services import TimelineService
+
+pytestmark = pytest.mark.django_db
+
+MARK = "Qwertz"  # in every readable field of the default tenant's records
+
+PATHS = rapport_api.get_openapi_schema()["paths"]
+PATH_PARAMETER = re.compile(r"{(\w+)}")
+
+
+def _operations(with_path_parameters: bool) -> list[tuple[str, str]]:
+    return [
+        (method.upper(), path)
+        for path, operations in PATHS.items()
+        for method in operations
+        if bool(PATH_PARAMETER.search(path)) == with_path_parameters
+    ]
+
+
+ID_OPERATIONS = _operations(with_path_parameters=True)
+LIST_OPERATIONS = [(m, p) for m, p in _operations(with_path_parameters=False) if m == "GET"]
+
+# A valid body for every id route that takes one: the owner's key succeeds with it (tested
+# below), so another tenant's 404 is about the id, never about the body.
+SAMPLE_BODIES = {
+    ("PATCH", "/api/v1/customers/{code}"): {"first_name": "Changed", "referred_by": None},
+    ("POST", "/api/v1/customers/{code}/tags"): {"tags": [f"{MARK} VIP", "Injected"]},
+    ("POST", "/api/v1/customers/{code}/notes"): {"content": "Injected note"},
+    ("POST", "/api/v1/customers/{code}/addresses"): {"line1": "9 Injected Road"},
+    ("PATCH", "/api/v1/customers/{code}/addresses/{address_id}"): {
+        "city": "Elsewhere",
+        "is_default": True,
+    },
+    ("PATCH", "/api/v1/tags/{tag_id}"): {"name": "Injected", "color": "#000000"},
+    ("POST", "/api/v1/customers/{code}/timeline"): {"event_type": "contact", "title": "Injected"},
+}
+
+
+@dataclass
+class Records:
+    """The default tenant's records, and the path parameter values that name them."""
+
+    parameters: dict[str, str]
+    texts: list[str]  # what must never show up in another tenant's answers
+
+
+@pytest.fixture
+def records(tenant, other_tenant, make_customer, make_key) -> Records:
+    actor = Actor.for_system(tenant, "tests")
+    referrer = make_customer(code="QWERTZ-REFERRER", first_name=f"{MARK} Referrer")
+    customer = make_customer(
+        code="QWERTZ-1",
+        first_name=f"{MARK} Ada",
+        email="qwertz@example.com",
+        phone="08031234567",
+        referred_by=referrer.code,
+        customer_type="vip",
+        source="pos",
+    )
+    [tag] = TagService.add_tags(actor=actor, code=customer.code, names=[f"{MARK} VIP"])
+    note = NoteService.add_note(actor=actor, code=customer.code, content=f"{MARK} note")
+    NoteService.add_note(
+        actor=actor, code=customer.code, content=f"{MARK} private", is_private=True
+    )
+    address = AddressService.add_address(actor=actor, code=customer.code, line1=f"1 {MARK} Road")
+    TimelineService.log_event(
+        customer=customer, event_type="visit", title=f"{MARK} visit", actor=actor
+    )
+    api_key, _ = make_key(tenant, ["read"], name=f"{MARK} key")
+
+    # The other tenant has rows of its own, so its lists are not trivially empty.
+    other_actor = Actor.for_system(other_tenant, "tests")
+    theirs = make_customer(actor=other_actor, code="THEIRS-1", first_name="Theirs")
+    make_customer(actor=other_actor, first_name="Theirs too", referred_by=theirs.code)
+    TagService.add_tags(actor=other_actor, code=theirs.code, names=["Their tag"])
+
+    return Records(
+        parameters={
+            "code": customer.code,
+            "tag_id": str(tag.uuid),
+            "tag_name": tag.name,
+            "note_id": str(note.uuid),
+            "address_id": str(address.uuid),
+            "key_id": str(api_key.uuid),
+        },
+        texts=[
+            MARK.lower(),
+            "qwertz",
+            str(tag.uuid),
+            str(note.uuid),
+            str(address.uuid),
+            str(api_key.uuid),
+            api_key.prefix,
+            "+2348031234567",
+        ],
+    )
+
+
+SNAPSHOT_MODELS = [
+    Tenant,
+    Customer,
+    ContactPoint,
+    CustomerAddress,
+    ExternalIdentity,
+    Tag,
+    CustomerTag,
+    Note,
+    TimelineEvent,
+    OutboxEvent,
+    ApiKey,
+    IdempotencyRecord,
+]
+
+
+def snapshot() -> dict[str, list[dict]]:
+    """Every row the API can write, field by field (when a key was last used is a hint only)."""
+    rows = {}
+    for model in SNAPSHOT_MODELS:
+        fields = [f.attname for f in model._meta.concrete_fields if f.name != "last_used_at"]
+        rows[model.__name__] = list(model.objects.order_by("pk").values(*fields))
+    return rows
+
+
+def fill(path: str, parameters: dict[str, str]) -> str:
+    missing = set(PATH_PARAMETER.findall(path)) - set(parameters)
+    if missing:
+        pytest.fail(
+            f"{path}: add a record of the default tenant for {sorted(missing)} to the "
+            "`records` fixture of tests/test_cross_tenant.py"
+        )
+    return PATH_PARAMETER.sub(lambda match: quote(parameters[match.group(1)]), path)
+
+
+def body_for(method: str, path: str):
+    operation = PATHS[path][method.lower()]
+    if "requestBody" not in operation:
+        return None
+    if (method, path) not in SAMPLE_BODIES:
+        pytest.fail(f"Add a valid sample body for {method} {path} to SAMPLE_BODIES")
+    return SAMPLE_BODIES[(method, path)]
+
+
+def send(client, method: str, url: str, body):
+    if method == "GET":
+        return client.get(url)
+    if method == "DELETE":
+        return client.delete(url)
+    if method == "POST":
+        return client.post(url, body)
+    if method == "PATCH":
+        return client.patch(url, body)
+    pytest.fail(f"Teach tests/test_cross_tenant.py to send {method}")
+
+
+def each(operations: list[tuple[str, str]]) -> list:
+    return [pytest.param(method, path, id=f"{method} {path}") for method, path in operations]
+
+
+@pytest.mark.parametrize(("method", "path"), each(ID_OPERATIONS))
+def test_another_tenants_key_gets_404_and_changes_nothing(records, other_api, method, path):
+    url = fill(path, records.parameters)
+    body = body_for(method, path)
+    before = snapshot()
+
+    response = send(other_api, method, url, body)
+
+    assert response.status_code == 404, (method, url, response.content)
+    error = response.json()["error"]
+    assert error["code"] == "not_found"
+    assert set(error) == {"code", "message", "fields"}
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    each(
+        [(m, p) for m, p in ID_OPERATIONS if "{code}" in p and len(PATH_PARAMETER.findall(p)) > 1]
+    ),
+)
+def test_own_customer_with_another_tenants_record_gets_404(records, other_api, method, path):
+    """The other tenant's own customer code does not unlock the default tenant's records."""
+    url = fill(path, {**records.parameters, "code": "THEIRS-1"})
+    body = body_for(method, path)
+    before = snapshot()
+
+    response = send(other_api, method, url, body)
+
+    assert response.status_code == 404, (method, url, response.content)
+    assert response.json()["error"]["code"] == "not_found"
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(("method", "path"), each(ID_OPERATIONS))
+def test_the_owner_succeeds_with_the_same_call(records, admin_api, method, path):
+    """Proves the ids and bodies above are real, so the 404s are about tenancy."""
+    response = send(admin_api, method, fill(path, records.parameters), body_for(method, path))
+
+    assert 200 <= response.status_code < 300, (method, path, response.content)
+
+
+def test_every_sample_body_belongs_to_a_route():
+    for method, path in SAMPLE_BODIES:
+        assert "requestBody" in PATHS.get(path, {}).get(method.lower(), {}), (method, path)
+
+
+def test_every_id_route_is_covered():
+    assert len(ID_OPERATIONS) >= 20
+    for method, path in ID_OPERATIONS:
+        fill(path, {name: "x" for name in PATH_PARAMETER.findall(path)})
+        if "requestBody" in PATHS[path][method.lower()]:
+            assert (method, path) in SAMPLE_BODIES
+
+
+def leaked(response, records: Records) -> list[str]:
+    text = response.content.decode().lower()
+    return [needle for needle in records.texts if needle.lower() in text]
+
+
+@pytest.mark.parametrize(("method", "path"), each(LIST_OPERATIONS))
+def test_another_tenants_lists_never_show_the_default_tenants_rows(
+    records, other_api, method, path
+):
+    response = other_api.get(path)
+
+    assert response.status_code == 200, response.content
+    assert leaked(response, records) == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": MARK},
+        {"q": "QWERTZ-1"},
+        {"q": "8031234567"},
+        {"email": "qwertz@example.com"},
+        {"phone": "+2348031234567"},
+        {"tag": f"{MARK} VIP"},
+        {"referred_by": "QWERTZ-REFERRER"},
+        {"customer_type": "vip"},
+        {"source": "pos"},
+        {"archived": "true"},
+        {"order_by": "last_name", "limit": 1},
+    ],
+)
+def test_another_tenants_customer_filters_never_reach_the_default_tenant(
+    records, other_api, params
+):
+    response = other_api.get("/customers", params)
+
+    assert response.status_code == 200
+    assert leaked(response, records) == []
+
+
+def test_another_tenants_lists_show_their_own_rows(records, other_api):
+    names = {item["first_name"] for item in other_api.get("/customers").json()["items"]}
+    assert names == {"Theirs", "Theirs too"}
+    assert [tag["name"] for tag in other_api.get("/tags").json()] == ["Their tag"]
+    assert [row["code"] for row in other_api.get("/referrals/top").json()] == ["THEIRS-1"]
+    assert len(other_api.get("/activity").json()["items"]) == 3
+    assert [key["name"] for key in other_api.get("/api-keys").json()] == ["other tenant key"]
+
+
+def test_another_tenants_cursor_does_not_reach_the_default_tenant(records, api, other_api):
+    cursor = api.get("/customers", {"limit": 1}).json()["next_cursor"]
+
+    response = other_api.get("/customers", {"cursor": cursor})
+
+    assert response.status_code == 200
+    assert leaked(response, records) == []
+
+
+def test_another_tenant_cannot_refer_to_or_tag_with_the_default_tenants_rows(records, other_api):
+    before = Customer.objects.filter(tenant__slug="default").count()
+
+    referred = other_api.post("/customers", {"first_name": "Sneaky", "referred_by": "QWERTZ-1"})
+    tagged = other_api.post("/customers/THEIRS-1/tags", {"tags": [f"{MARK} VIP"]})
+
+    assert referred.status_code == 422
+    assert set(referred.json()["error"]["fields"]) == {"referred_by"}
+    assert tagged.status_code == 200
+    other_tag = Tag.objects.get(tenant__slug="other-shop", name=f"{MARK} VIP")
+    default_tag = Tag.objects.get(tenant__slug="default", name=f"{MARK} VIP")
+    assert other_tag.pk != default_tag.pk
+    assert default_tag.customer_tags.count() == 1
+    assert Customer.objects.filter(tenant__slug="default").count() == before
