@@ -39,6 +39,7 @@ LEVELS = {
     "wsgi": DOORS,
     "asgi": DOORS,
     "idempotency": DOORS,
+    "middleware": DOORS,
     "cli": DOORS,
     "web": DOORS,
     "ingest": DOORS,
