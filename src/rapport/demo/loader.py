@@ -109,6 +109,15 @@ def _code_checker(tenant: Tenant, candidates: list[str]) -> Callable[[str], bool
     return is_taken
 
 
+def _refresh_statistics(models: list) -> None:
+    """Let the query planner see the new rows; stale statistics after a bulk load make it pick
+    sequential scans over the indexes the lists are built on."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
+
+
 def load_demo(
     *,
     tenant: Tenant,
@@ -167,5 +176,6 @@ def load_demo(
         summary.events += len(batch.events)
         if on_batch is not None:
             on_batch(count)
+    _refresh_statistics([Customer, CustomerAddress, CustomerTag, Note, TimelineEvent])
     summary.seconds = time.perf_counter() - started
     return summary
