@@ -109,3 +109,14 @@ def test_the_error_body_is_documented():
 
     assert error["required"] == ["error"]
     assert set(detail["properties"]) == {"code", "message", "fields"}
+
+
+def test_operation_ids_are_the_view_names_and_unique():
+    ids = [
+        operation["operationId"]
+        for operations in SCHEMA["paths"].values()
+        for operation in operations.values()
+    ]
+    assert len(ids) == len(set(ids))
+    assert "list_customers" in ids
+    assert "create_customer" in ids

@@ -1,0 +1,23 @@
+"""Every write to the customer core: customers, tags, notes and addresses."""
+
+from rapport.customers.services.addresses import ADDRESS_FIELDS, AddressService
+from rapport.customers.services.customers import (
+    CODE_PATTERN,
+    PROFILE_FIELDS,
+    CustomerService,
+    generate_code,
+)
+from rapport.customers.services.notes import NoteService, visible_notes_filter
+from rapport.customers.services.tags import TagService
+
+__all__ = [
+    "ADDRESS_FIELDS",
+    "CODE_PATTERN",
+    "PROFILE_FIELDS",
+    "AddressService",
+    "CustomerService",
+    "NoteService",
+    "TagService",
+    "generate_code",
+    "visible_notes_filter",
+]
