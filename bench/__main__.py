@@ -207,7 +207,7 @@ def benchmark(
     server = subprocess.Popen(
         [
             sys.executable, "-c", "from rapport.cli import main; main()",
-            "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
+            "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers), "--no-access-log",
         ],
         env=env,
         stdout=log,

@@ -17,8 +17,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--threads", type=int, default=1)
         parser.add_argument("--reload", action="store_true", help="Restart when code changes")
+        parser.add_argument(
+            "--no-access-log", action="store_true", help="Do not print a line per request"
+        )
 
-    def handle(self, *args, host, port, workers, threads, reload, **options):
+    def handle(self, *args, host, port, workers, threads, reload, no_access_log, **options):
         workers = workers or (2 * (os.cpu_count() or 1) + 1)
         argv = [
             sys.executable,
@@ -31,9 +34,9 @@ class Command(BaseCommand):
             str(workers),
             "--threads",
             str(threads),
-            "--access-logfile",
-            "-",
         ]
+        if not no_access_log:
+            argv += ["--access-logfile", "-"]
         if reload:
             argv.append("--reload")
         self.stdout.write(f"rapport serving on http://{host}:{port} ({workers} workers)")
