@@ -137,8 +137,7 @@ class TenantForm(forms.ModelForm):
 class TenantAdmin(ServiceFormMixin, admin.ModelAdmin):
     """Tenants. New ones go through TenantService.create_tenant.
 
-    There is no update service yet, so a change saves the row after the form has checked the
-    locale settings with the same validator the service uses. The slug is fixed once created
+    Changes go through TenantService.update_tenant. The slug is fixed once created
     (event envelopes carry it), and a tenant cannot be deleted here: that would erase every
     customer it holds.
     """
@@ -187,10 +186,8 @@ class TenantAdmin(ServiceFormMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            obj.country = obj.country.upper()
-            obj.currency = obj.currency.upper()
-            obj.default_phone_region = obj.default_phone_region.upper()
-            obj.save()
+            settings = {name: form.cleaned_data[name] for name in form.changed_data}
+            adopt(obj, TenantService.update_tenant(tenant=obj, **settings))
             return
         data = form.cleaned_data
         tenant = TenantService.create_tenant(

@@ -9,10 +9,11 @@ from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer
 from pydantic import Field
 
+from rapport.exceptions import InvalidInput
 from rapport.schemas import WRITE_ERRORS, InputSchema, responses
 from rapport.tenancy.actors import Actor
 from rapport.tenancy.models import ApiKey, Scope
-from rapport.tenancy.services import ApiKeyService
+from rapport.tenancy.services import ApiKeyService, TenantService
 
 
 class ApiKeyAuth(HttpBearer):
@@ -56,6 +57,17 @@ class TenantOut(Schema):
     default_phone_region: str
 
 
+class TenantPatch(InputSchema):
+    """Only the settings sent change. The slug is fixed."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    country: str | None = Field(None, min_length=2, max_length=2, examples=["NG"])
+    currency: str | None = Field(None, min_length=3, max_length=3, examples=["NGN"])
+    timezone: str | None = Field(None, max_length=64, examples=["Africa/Lagos"])
+    default_language: str | None = Field(None, max_length=10, examples=["en"])
+    default_phone_region: str | None = Field(None, min_length=2, max_length=2, examples=["NG"])
+
+
 class ApiKeyOut(Schema):
     id: UUID = Field(alias="uuid")
     name: str
@@ -79,6 +91,18 @@ class ApiKeyIn(InputSchema):
 def get_tenant(request):
     """The tenant this API key belongs to, with its currency, time zone and phone region."""
     return actor_of(request).tenant
+
+
+@router.patch("/tenant", response=responses({200: TenantOut}, 400), auth=ADMIN)
+def update_tenant(request, payload: TenantPatch):
+    """Change the tenant's name, country, currency, time zone, language or phone region."""
+    changes = payload.model_dump(exclude_unset=True)
+    if any(value is None for value in changes.values()):
+        raise InvalidInput(
+            "Tenant settings cannot be cleared",
+            fields={name: "Cannot be null" for name, value in changes.items() if value is None},
+        )
+    return TenantService.update_tenant(tenant=actor_of(request).tenant, **changes)
 
 
 @router.get("/api-keys", response=responses({200: list[ApiKeyOut]}), auth=ADMIN)

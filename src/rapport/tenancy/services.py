@@ -21,6 +21,16 @@ SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,60}$")
 # last_used_at is a hint for people, not an audit log: write it at most this often.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
+TENANT_SETTINGS = (
+    "name",
+    "country",
+    "currency",
+    "timezone",
+    "default_language",
+    "default_phone_region",
+)
+LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
 DEFAULT_TENANT = {
     "name": "My business",
     "country": "NG",
@@ -104,6 +114,42 @@ class TenantService:
             default_language=default_language,
             default_phone_region=default_phone_region,
         )
+
+    @staticmethod
+    @transaction.atomic
+    def update_tenant(*, tenant: Tenant, **changes: str) -> Tenant:
+        """Change a tenant's name or locale settings; the slug never changes.
+
+        Changing the currency does not convert amounts already stored in minor units.
+        """
+        unknown = set(changes) - set(TENANT_SETTINGS)
+        if unknown:
+            raise InvalidInput(
+                "Unknown tenant settings", fields={name: "Not a tenant setting" for name in unknown}
+            )
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        values = {name: getattr(locked, name) for name in TENANT_SETTINGS}
+        values.update({name: value.strip() for name, value in changes.items()})
+        for name in ("country", "currency", "default_phone_region"):
+            values[name] = values[name].upper()
+        errors = validate_tenant_settings(
+            country=values["country"],
+            currency=values["currency"],
+            timezone_name=values["timezone"],
+            default_phone_region=values["default_phone_region"],
+        )
+        if not values["name"]:
+            errors["name"] = "A tenant needs a name"
+        elif len(values["name"]) > 200:
+            errors["name"] = "At most 200 characters"
+        if not LANGUAGE.fullmatch(values["default_language"]):
+            errors["default_language"] = "Use a language tag such as en, pt-BR or yo"
+        if errors:
+            raise InvalidInput("The tenant settings are not valid", fields=errors)
+        for name, value in values.items():
+            setattr(locked, name, value)
+        locked.save()
+        return locked
 
 
 def _hash_key(raw_key: str) -> str:
