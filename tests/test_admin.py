@@ -251,6 +251,71 @@ def test_inline_tags_and_notes_go_through_the_services(admin_client, tenant, adm
     ]
 
 
+def test_inline_contact_points_and_identities_go_through_the_services(admin_client, tenant):
+    data = customer_form(admin_client, tenant, first_name="Dayo")
+    data.update(
+        {
+            "contact_points-TOTAL_FORMS": "1",
+            "contact_points-0-type": "whatsapp",
+            "contact_points-0-value": "0803 123 4567",
+            "external_identities-TOTAL_FORMS": "1",
+            "external_identities-0-provider": "Shopify",
+            "external_identities-0-external_id": "7712",
+            "external_identities-0-metadata": "{}",
+        }
+    )
+
+    response = admin_client.post(url(Customer, "add"), data)
+
+    assert response.status_code == 302
+    customer = Customer.objects.get()
+    contact_point = customer.contact_points.get()
+    assert (contact_point.value, contact_point.is_primary) == ("+2348031234567", True)
+    assert contact_point.tenant == tenant
+    identity = customer.external_identities.get()
+    assert (identity.provider, identity.external_id, identity.tenant) == ("shopify", "7712", tenant)
+    assert sorted(TimelineEvent.objects.values_list("title", flat=True)) == [
+        "Contact point added: WhatsApp +2348031234567",
+        "Customer created",
+        "Linked to shopify as 7712",
+    ]
+
+
+def test_a_bad_inline_contact_point_is_a_form_error_and_writes_nothing(admin_client, tenant):
+    data = customer_form(admin_client, tenant, first_name="Dayo")
+    data.update(
+        {
+            "contact_points-TOTAL_FORMS": "1",
+            "contact_points-0-type": "phone",
+            "contact_points-0-value": "12345",
+        }
+    )
+
+    response = admin_client.post(url(Customer, "add"), data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert any(error.startswith("Value: ") for error in errors)
+    assert Customer.objects.count() == 0
+    assert ContactPoint.objects.count() == 0
+    assert TimelineEvent.objects.count() == 0
+
+
+def test_verifying_a_contact_point_in_the_admin_goes_through_the_service(admin_client, records):
+    contact_point = records[ContactPoint]
+
+    response = admin_client.post(
+        url(ContactPoint, "change", contact_point.pk),
+        {"is_primary": "on", "is_verified": "on"},
+    )
+
+    assert response.status_code == 302
+    contact_point.refresh_from_db()
+    assert contact_point.is_verified is True
+    assert contact_point.verified_at is not None
+    assert TimelineEvent.objects.filter(metadata__kind="contact_point_updated").count() == 1
+
+
 def test_changing_a_customer_goes_through_update_customer(admin_client, tenant, make_customer):
     customer = make_customer(first_name="Efe", phone="+2348031234567")
     page = admin_client.get(url(Customer, "change", customer.pk))

@@ -21,7 +21,13 @@ from rapport.customers.models import (
     Note,
     Tag,
 )
-from rapport.customers.services import AddressService, NoteService, TagService
+from rapport.customers.services import (
+    AddressService,
+    ContactPointService,
+    ExternalIdentityService,
+    NoteService,
+    TagService,
+)
 from rapport.events.models import OutboxEvent
 from rapport.tenancy.actors import Actor
 from rapport.tenancy.models import ApiKey, IdempotencyRecord, Tenant
@@ -59,6 +65,18 @@ SAMPLE_BODIES = {
         "city": "Elsewhere",
         "is_default": True,
     },
+    ("POST", "/api/v1/customers/{code}/contact-points"): {
+        "type": "email",
+        "value": "injected@example.com",
+    },
+    ("PATCH", "/api/v1/customers/{code}/contact-points/{contact_point_id}"): {
+        "is_primary": True,
+        "is_verified": True,
+    },
+    ("POST", "/api/v1/customers/{code}/external-identities"): {
+        "provider": "injected",
+        "external_id": "1",
+    },
     ("PATCH", "/api/v1/tags/{tag_id}"): {"name": "Injected", "color": "#000000"},
     ("POST", "/api/v1/customers/{code}/timeline"): {"event_type": "contact", "title": "Injected"},
 }
@@ -91,6 +109,12 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
         actor=actor, code=customer.code, content=f"{MARK} private", is_private=True
     )
     address = AddressService.add_address(actor=actor, code=customer.code, line1=f"1 {MARK} Road")
+    contact_point = ContactPointService.add_contact_point(
+        actor=actor, code=customer.code, type="email", value=f"{MARK}.contact@example.com"
+    )
+    identity = ExternalIdentityService.link(
+        actor=actor, code=customer.code, provider="shopify", external_id=f"gid://shop/{MARK}"
+    )
     TimelineService.log_event(
         customer=customer, event_type="visit", title=f"{MARK} visit", actor=actor
     )
@@ -109,6 +133,10 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             "tag_name": tag.name,
             "note_id": str(note.uuid),
             "address_id": str(address.uuid),
+            "contact_point_id": str(contact_point.uuid),
+            "identity_id": str(identity.uuid),
+            "provider": identity.provider,
+            "external_id": identity.external_id,
             "key_id": str(api_key.uuid),
         },
         texts=[
@@ -117,6 +145,8 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             str(tag.uuid),
             str(note.uuid),
             str(address.uuid),
+            str(contact_point.uuid),
+            str(identity.uuid),
             str(api_key.uuid),
             api_key.prefix,
             "+2348031234567",

@@ -82,7 +82,13 @@ def test_every_post_documents_the_idempotency_key(method, path, operation):
 
     assert header["in"] == "header"
     assert header["required"] is False
-    assert header["schema"] == {"type": "string", "maxLength": 255}
+    # The middleware refuses an empty or blank key with 400, so the schema says so.
+    assert header["schema"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": r"\S",
+    }
     assert header["description"]
 
 

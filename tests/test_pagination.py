@@ -147,6 +147,9 @@ def _cursor(value) -> str:
         _cursor(["yesterday", 5]),
         _cursor([20240101, 5]),
         _cursor([None, 5]),
+        # Python can express these instants but UTC, and so the database, cannot.
+        _cursor(["0001-01-01T00:00:00+05:00", 5]),
+        _cursor(["9999-12-31T23:59:59-05:00", 5]),
     ],
 )
 def test_a_bad_cursor_is_invalid_input(customers_with_ties, cursor):
@@ -218,3 +221,32 @@ def test_sort_order_rejects_other_fields(order_by):
         sort_order(order_by, CUSTOMER_PARSERS)
 
     assert list(error.value.fields) == ["order_by"]
+
+
+def test_a_cursor_with_text_the_database_cannot_hold_is_invalid_input(customers_with_ties):
+    with pytest.raises(InvalidInput) as error:
+        paginate(
+            customers_with_ties,
+            ordering=["last_name"],
+            parsers=CUSTOMER_PARSERS,
+            cursor=_cursor(["Ok\u0000afor", 5]),
+            limit=5,
+        )
+
+    assert error.value.fields == {"cursor": "Use a next_cursor as given"}
+
+
+def test_a_cursor_time_is_compared_in_utc_whatever_its_offset(customers_with_ties):
+    # PostgreSQL refuses offsets beyond ±15:59; the same instant in UTC is fine everywhere.
+    first = customers_with_ties.order_by("created_at", "pk").first()
+    instant = first.created_at.astimezone(dt.timezone(-dt.timedelta(hours=21, minutes=27)))
+
+    page = paginate(
+        customers_with_ties,
+        ordering=["created_at"],
+        parsers=CUSTOMER_PARSERS,
+        cursor=_cursor([instant.isoformat(), first.pk]),
+        limit=50,
+    )
+
+    assert [row.pk for row in page.items] == _expected(customers_with_ties, ["created_at"])[1:]

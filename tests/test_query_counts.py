@@ -4,7 +4,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from rapport.customers.services import NoteService, TagService
+from rapport.customers.services import (
+    ContactPointService,
+    ExternalIdentityService,
+    NoteService,
+    TagService,
+)
 from rapport.timeline.services import TimelineService
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +24,8 @@ LIST_URLS = [
     "/tags",
     f"/customers/{TARGET}/referrals",
     f"/customers/{TARGET}/tags",
+    f"/customers/{TARGET}/contact-points",
+    f"/customers/{TARGET}/external-identities",
     "/referrals/top",
     "/api-keys",
 ]
@@ -26,7 +33,7 @@ LIST_URLS = [
 
 @pytest.fixture
 def grow(make_customer, make_key, system_actor, tenant):
-    """grow(n): n customers referred by TARGET, tagged; TARGET gets n more tags, notes, events."""
+    """grow(n): n customers referred by TARGET, tagged; TARGET gets n more of all it can have."""
     target = make_customer(code=TARGET, first_name="Target")
 
     def add(count: int) -> None:
@@ -44,6 +51,12 @@ def grow(make_customer, make_key, system_actor, tenant):
             )
             TimelineService.log_event(
                 customer=target, event_type="contact", title="Called", actor=system_actor
+            )
+            ContactPointService.add_contact_point(
+                actor=system_actor, code=target.code, type="other", value=customer.code
+            )
+            ExternalIdentityService.link(
+                actor=system_actor, code=target.code, provider="shop", external_id=customer.code
             )
             make_key(tenant, ["read"])
 
@@ -78,5 +91,7 @@ def test_lists_really_hold_the_rows(admin_api, grow):
     assert len(admin_api.get(f"/customers/{TARGET}/notes").json()["items"]) == 50
     assert len(admin_api.get("/tags").json()) == 31
     assert len(admin_api.get(f"/customers/{TARGET}/tags").json()) == 30
+    assert len(admin_api.get(f"/customers/{TARGET}/contact-points").json()) == 30
+    assert len(admin_api.get(f"/customers/{TARGET}/external-identities").json()) == 30
     assert len(admin_api.get(f"/customers/{TARGET}/timeline").json()["items"]) == 50
     assert len(admin_api.get("/api-keys").json()) == 31

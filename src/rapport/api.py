@@ -63,7 +63,12 @@ class RapportAPI(NinjaAPI):
                         "name": "Idempotency-Key",
                         "in": "header",
                         "required": False,
-                        "schema": {"type": "string", "maxLength": 255},
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 255,
+                            "pattern": r"\S",
+                        },
                         "description": "Send the same key to retry safely: the first response "
                         "is replayed and nothing is written twice.",
                     }

@@ -16,8 +16,36 @@ MAX_LIMIT = 500
 
 # How a sortable field's value comes back out of a cursor.
 Parser = Callable[[Any], Any]
-DATETIME: Parser = dt.datetime.fromisoformat
-TEXT: Parser = str
+
+
+def utc_datetime(value: dt.datetime) -> dt.datetime:
+    """The same instant in UTC (a naive value is taken as UTC); ValueError if UTC cannot hold it.
+
+    Databases reject offsets beyond their range (PostgreSQL: ±15:59) and instants outside
+    years 1 to 9999, which Python's offsets can otherwise express.
+    """
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("The time is out of range") from None
+
+
+def _datetime(value: Any) -> dt.datetime:
+    if not isinstance(value, str):
+        raise ValueError("not a timestamp")
+    return utc_datetime(dt.datetime.fromisoformat(value))
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError("not storable text")
+    return value
+
+
+DATETIME: Parser = _datetime
+TEXT: Parser = _text
 
 
 def _boolean(value: Any) -> bool:

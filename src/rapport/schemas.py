@@ -1,17 +1,33 @@
 """Schemas every router shares: the error body, list pages and input conventions."""
 
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
-from rapport.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from rapport.pagination import DEFAULT_LIMIT, MAX_LIMIT, utc_datetime
 
 
 class InputSchema(Schema):
     """Base for request bodies: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def _iso_8601(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("Use an ISO 8601 timestamp such as 2025-01-31T09:30:00Z")
+
+
+# An input timestamp: ISO 8601 text only (no Unix seconds), stored and compared in UTC.
+Timestamp = Annotated[dt.datetime, BeforeValidator(_iso_8601), AfterValidator(utc_datetime)]
 
 
 class ErrorDetail(Schema):

@@ -168,6 +168,35 @@ def test_list_rejects_a_malformed_date(api):
     assert set(error["fields"]) == {"created_after"}
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "-1368478",  # Unix seconds are not ISO 8601
+        "1700000000",
+        "0001-01-01T00:00:00+05:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-05:00",  # after year 9999 in UTC
+    ],
+)
+def test_list_rejects_a_time_that_is_not_an_iso_instant_utc_can_hold(api, value):
+    for name in ("created_after", "created_before"):
+        error = error_of(api.get("/customers", {name: value}), 422)
+
+        assert set(error["fields"]) == {name}
+
+
+def test_list_reads_any_offset_as_the_same_instant_in_utc(api, make_customer):
+    # PostgreSQL refuses offsets beyond ±15:59; Python and ISO 8601 allow up to ±23:59.
+    old = make_customer(first_name="Old")
+    new = make_customer(first_name="New")
+    set_times(old, created=BASE_TIME)
+    set_times(new, created=BASE_TIME + dt.timedelta(days=2))
+    far_west = dt.timezone(-dt.timedelta(hours=21, minutes=27))
+    after = (BASE_TIME + dt.timedelta(days=1)).astimezone(far_west).isoformat()
+
+    assert codes(api.get("/customers", {"created_after": after})) == [new.code]
+    assert codes(api.get("/customers", {"created_before": after})) == [old.code]
+
+
 # --- list: sorting and pagination ----------------------------------------------------------
 
 

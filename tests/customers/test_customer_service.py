@@ -130,6 +130,9 @@ def test_every_bad_field_is_named_and_nothing_is_written(system_actor):
         ("preferred_language", "en-abcdefgh"),
         ("facebook_url", "https://facebook.com/" + "a" * 180),
         ("metadata", ["not", "an", "object"]),
+        # PostgreSQL's jsonb would give it back as a 229-digit integer no response can render.
+        ("metadata", {"score": -2.0163628718743923e228}),
+        ("metadata", {"nested": [{"score": 1e20}]}),
     ],
 )
 def test_one_bad_field_is_rejected_on_its_own(system_actor, field, value):

@@ -1,6 +1,7 @@
 import pytest
 
 from rapport.customers.normalization import (
+    is_plain_json,
     normalize_email,
     normalize_instagram_handle,
     normalize_phone,
@@ -89,3 +90,25 @@ def test_normalize_instagram_handle(raw, expected):
 def test_normalize_instagram_handle_rejects_what_is_not_a_handle(raw):
     with pytest.raises(ValueError, match="is not an Instagram handle"):
         normalize_instagram_handle(raw)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{}, {"a": [1, 2.5, -1e18, 2**63 - 1, None, True, "x"]}, {"tiny": 1.1754943508222875e-38}],
+)
+def test_is_plain_json_accepts_what_renders_again(value):
+    assert is_plain_json(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"nan": float("nan")},
+        {"big": 2**64},
+        # PostgreSQL's jsonb writes these out in full digits: they come back as huge integers.
+        {"big": 1e20},
+        {"deep": [[{"big": -2.0163628718743923e228}]]},
+    ],
+)
+def test_is_plain_json_refuses_what_would_not_render_again(value):
+    assert not is_plain_json(value)

@@ -1,14 +1,12 @@
 """Admin for the customer core. Writes go through the customer services.
 
 So a customer saved here is validated and normalized (E.164 phones, lower-case emails) exactly
-as through the API, and the timeline entry and outbox event are written with it. Contact
-points and external identities have no service yet; the admin saves them directly and takes
-their tenant from the customer.
+as through the API, and the timeline entry and outbox event are written with it.
 """
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import IntegrityError, models, transaction
+from django.db import models
 from django.db.models import Count, Model
 
 from rapport.customers.models import (
@@ -25,12 +23,14 @@ from rapport.customers.services import (
     ADDRESS_FIELDS,
     PROFILE_FIELDS,
     AddressService,
+    ContactPointService,
     CustomerService,
+    ExternalIdentityService,
     NoteService,
     TagService,
     visible_notes_filter,
 )
-from rapport.exceptions import Conflict, InvalidInput
+from rapport.exceptions import InvalidInput
 from rapport.tenancy.actors import Actor
 from rapport.tenancy.admin import ServiceFormMixin, admin_actor, adopt
 from rapport.tenancy.models import Tenant
@@ -133,33 +133,71 @@ class NoteWriter:
         NoteService.delete_note(actor=actor, code=note.customer.code, note_id=note.uuid)
 
 
-class DirectWriter:
-    """Rows with no service yet: saved as they are, in the customer's tenant."""
+class ContactPointWriter:
+    """Contact points through ContactPointService: normalized values, one primary per type."""
 
     @staticmethod
-    def add(actor: Actor, obj: Model, form: forms.BaseForm) -> None:
-        obj.tenant_id = obj.customer.tenant_id
-        try:
-            with transaction.atomic():
-                obj.save()
-        except IntegrityError:
-            raise Conflict(
-                f"This {obj._meta.verbose_name} is already recorded for this customer or tenant"
-            ) from None
-
-    change = add
+    def add(actor: Actor, contact_point: ContactPoint, form: forms.BaseForm) -> None:
+        saved = ContactPointService.add_contact_point(
+            actor=actor,
+            code=contact_point.customer.code,
+            type=form.cleaned_data["type"],
+            value=form.cleaned_data["value"],
+            is_primary=form.cleaned_data.get("is_primary", False),
+            is_verified=form.cleaned_data.get("is_verified", False),
+        )
+        adopt(contact_point, saved)
 
     @staticmethod
-    def delete(actor: Actor, obj: Model) -> None:
-        obj.delete()
+    def change(actor: Actor, contact_point: ContactPoint, form: forms.BaseForm) -> None:
+        fields = _changed(form, ("is_primary", "is_verified"))
+        if fields:
+            saved = ContactPointService.update_contact_point(
+                actor=actor,
+                code=contact_point.customer.code,
+                contact_point_id=contact_point.uuid,
+                **fields,
+            )
+            adopt(contact_point, saved)
+
+    @staticmethod
+    def delete(actor: Actor, contact_point: ContactPoint) -> None:
+        ContactPointService.remove_contact_point(
+            actor=actor, code=contact_point.customer.code, contact_point_id=contact_point.uuid
+        )
+
+
+class ExternalIdentityWriter:
+    """Identities through ExternalIdentityService; to change one, unlink it and link another."""
+
+    @staticmethod
+    def add(actor: Actor, identity: ExternalIdentity, form: forms.BaseForm) -> None:
+        saved = ExternalIdentityService.link(
+            actor=actor,
+            code=identity.customer.code,
+            provider=form.cleaned_data["provider"],
+            external_id=form.cleaned_data["external_id"],
+            metadata=form.cleaned_data.get("metadata"),
+        )
+        adopt(identity, saved)
+
+    @staticmethod
+    def change(actor: Actor, identity: ExternalIdentity, form: forms.BaseForm) -> None:
+        """An identity has nothing to change: its fields are fixed once it is saved."""
+
+    @staticmethod
+    def delete(actor: Actor, identity: ExternalIdentity) -> None:
+        ExternalIdentityService.unlink(
+            actor=actor, code=identity.customer.code, identity_id=identity.uuid
+        )
 
 
 WRITERS = {
     CustomerAddress: AddressWriter,
     CustomerTag: CustomerTagWriter,
     Note: NoteWriter,
-    ContactPoint: DirectWriter,
-    ExternalIdentity: DirectWriter,
+    ContactPoint: ContactPointWriter,
+    ExternalIdentity: ExternalIdentityWriter,
 }
 
 
@@ -207,6 +245,24 @@ class NoteForm(forms.ModelForm):
                     self.fields[name].disabled = True
 
 
+class ContactPointForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for name in ("type", "value"):
+                if name in self.fields:
+                    self.fields[name].disabled = True
+
+
+class ExternalIdentityForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for name in ("provider", "external_id", "metadata"):
+                if name in self.fields:
+                    self.fields[name].disabled = True
+
+
 class AddressInline(admin.StackedInline):
     model = CustomerAddress
     extra = 0
@@ -221,12 +277,14 @@ class AddressInline(admin.StackedInline):
 
 class ContactPointInline(admin.TabularInline):
     model = ContactPoint
+    form = ContactPointForm
     extra = 0
     fields = ("type", "value", "is_primary", "is_verified")
 
 
 class ExternalIdentityInline(admin.TabularInline):
     model = ExternalIdentity
+    form = ExternalIdentityForm
     extra = 0
     fields = ("provider", "external_id", "metadata")
 
@@ -564,14 +622,21 @@ class CustomerAddressAdmin(CustomerChildAdmin):
 
 @admin.register(ContactPoint)
 class ContactPointAdmin(CustomerChildAdmin):
+    """Contact points: the type and value are fixed once saved; primary and verified change."""
+
+    form = ContactPointForm
     list_display = ("value", "type", "customer", "is_primary", "is_verified", "tenant")
     list_filter = ("type", "is_primary", "is_verified", "tenant")
     search_fields = ("value", "customer__code")
     fields = ("customer", "type", "value", "is_primary", "is_verified", "verified_at")
+    readonly_fields = ("verified_at",)
 
 
 @admin.register(ExternalIdentity)
 class ExternalIdentityAdmin(CustomerChildAdmin):
+    """A customer's id in another system. Nothing about it changes: unlink it and link another."""
+
+    form = ExternalIdentityForm
     list_display = ("provider", "external_id", "customer", "tenant", "created_at")
     list_filter = ("provider", "tenant")
     search_fields = ("external_id", "customer__code")

@@ -18,7 +18,9 @@ from rapport.tenancy.actors import Actor
 class CustomerChange:
     """One change to a customer, as listeners see it."""
 
-    kind: str  # created, updated, archived, restored, deleted, tagged, untagged, note_added
+    # created, updated, archived, restored, deleted, tagged, untagged, note_added,
+    # contact_point_added / _updated / _removed, external_identity_linked / _unlinked
+    kind: str
     customer: Customer
     actor: Actor
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)  # field -> {old, new}

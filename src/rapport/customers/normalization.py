@@ -47,10 +47,25 @@ def normalize_instagram_handle(raw: str) -> str:
     return handle
 
 
+# PostgreSQL's jsonb writes 1e300 out in full digits, which comes back as a huge integer.
+JSON_NUMBER_LIMIT = 2**63
+
+
 def is_plain_json(value: object) -> bool:
-    """Whether a value survives a JSON round trip unchanged (no NaN, huge integers, deep nesting)."""
+    """Whether a value survives a JSON round trip unchanged (no NaN, huge numbers, deep nesting)."""
     # Stored metadata that cannot be rendered again would break every read of its row.
     try:
-        return orjson.loads(orjson.dumps(value)) == value
+        if orjson.loads(orjson.dumps(value)) != value:
+            return False
     except (TypeError, orjson.JSONDecodeError):
         return False
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, float) and abs(item) >= JSON_NUMBER_LIMIT:
+            return False
+    return True

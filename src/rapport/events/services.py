@@ -31,6 +31,8 @@ def emit(tenant: Tenant, type: str, payload: dict[str, Any]) -> OutboxEvent:
 
 def emit_customer_change(change: CustomerChange) -> None:
     """customer.created / updated / archived / restored / deleted (registered in ready())."""
+    # Notes, contact points and external identities reach the timeline only: customer.updated
+    # reports profile fields, which they are not.
     customer = change.customer
     if change.kind == "created":
         emit(change.actor.tenant, "customer.created", customer_payload(customer))

@@ -5,7 +5,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from rapport.customers.hooks import CustomerChange
-from rapport.customers.models import Customer
+from rapport.customers.models import ContactPoint, Customer
 from rapport.customers.normalization import is_plain_json
 from rapport.exceptions import InvalidInput
 from rapport.tenancy.actors import Actor
@@ -77,6 +77,19 @@ def _changed_fields(change: CustomerChange) -> str:
     return ", ".join(name.replace("_", " ") for name in change.changes)
 
 
+def _contact_point(change: CustomerChange) -> str:
+    return f"{ContactPoint.Type(change.detail['type']).label} {change.detail['value']}"
+
+
+def _contact_point_changes(change: CustomerChange) -> str:
+    words = {
+        ("is_primary", True): "made primary",
+        ("is_verified", True): "verified",
+        ("is_verified", False): "marked unverified",
+    }
+    return ", ".join(words[name, values["new"]] for name, values in change.changes.items())
+
+
 # What each kind of core change looks like on the timeline.
 TITLES = {
     "created": lambda change: "Customer created",
@@ -87,6 +100,17 @@ TITLES = {
     "untagged": lambda change: f"Tag removed: {', '.join(change.detail['tags'])}",
     "note_added": lambda change: (
         "Private note added" if change.detail["is_private"] else "Note added"
+    ),
+    "contact_point_added": lambda change: f"Contact point added: {_contact_point(change)}",
+    "contact_point_updated": lambda change: (
+        f"Contact point {_contact_point(change)} {_contact_point_changes(change)}"
+    ),
+    "contact_point_removed": lambda change: f"Contact point removed: {_contact_point(change)}",
+    "external_identity_linked": lambda change: (
+        f"Linked to {change.detail['provider']} as {change.detail['external_id']}"
+    ),
+    "external_identity_unlinked": lambda change: (
+        f"Unlinked from {change.detail['provider']} ({change.detail['external_id']})"
     ),
 }
 

@@ -10,9 +10,7 @@ from rapport.customers.api.schemas import (
     AddressOut,
     AddressPatch,
 )
-from rapport.customers.services import (
-    AddressService,
-)
+from rapport.customers.services import AddressService
 from rapport.schemas import WRITE_ERRORS, responses
 from rapport.tenancy.api import READ, WRITE, actor_of
 

@@ -12,9 +12,7 @@ from rapport.customers.api.schemas import (
     ReferrerOut,
 )
 from rapport.customers.models import Customer
-from rapport.customers.services import (
-    CustomerService,
-)
+from rapport.customers.services import CustomerService
 from rapport.exceptions import NotFound
 from rapport.pagination import DATETIME, TEXT, paginate, sort_order
 from rapport.schemas import WRITE_ERRORS, PageQuery, responses

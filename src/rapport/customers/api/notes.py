@@ -11,9 +11,7 @@ from rapport.customers.api.schemas import (
     NoteOut,
     NotePage,
 )
-from rapport.customers.services import (
-    NoteService,
-)
+from rapport.customers.services import NoteService
 from rapport.pagination import BOOLEAN, DATETIME, paginate
 from rapport.schemas import WRITE_ERRORS, PageQuery, responses
 from rapport.tenancy.api import READ, WRITE, actor_of

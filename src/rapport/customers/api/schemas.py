@@ -9,8 +9,11 @@ from pydantic import Field
 
 from rapport.customers import selectors
 from rapport.customers.models import Customer
-from rapport.schemas import InputSchema, PageQuery
+from rapport.schemas import InputSchema, PageQuery, Timestamp
 
+ContactPointType = Literal[
+    "phone", "email", "whatsapp", "instagram", "facebook", "telegram", "other"
+]
 GenderValue = Literal["", "female", "male", "non_binary", "other"]
 ContactMethodValue = Literal["", "whatsapp", "sms", "email", "phone", "push"]
 
@@ -70,12 +73,16 @@ class ContactPointOut(Schema):
     value: str
     is_primary: bool
     is_verified: bool
+    verified_at: dt.datetime | None
+    created_at: dt.datetime
 
 
 class ExternalIdentityOut(Schema):
     id: UUID = Field(alias="uuid")
     provider: str
     external_id: str
+    metadata: dict
+    created_at: dt.datetime
 
 
 class CustomerDetailOut(CustomerOut):
@@ -149,8 +156,8 @@ class CustomerQuery(PageQuery):
     preferred_contact_method: ContactMethodValue | None = None
     referred_by: str | None = Field(None, description="Code of the referring customer")
     archived: bool | None = Field(False, description="true: only archived; omit for active only")
-    created_after: dt.datetime | None = None
-    created_before: dt.datetime | None = None
+    created_after: Timestamp | None = None
+    created_before: Timestamp | None = None
     order_by: str = Field(
         "-created_at", description="created_at, updated_at, last_name or code; '-' descends"
     )
@@ -244,6 +251,37 @@ class AddressPatch(InputSchema):
     country: str | None = Field(None, max_length=2)
     delivery_instructions: str | None = Field(None, max_length=300)
     is_default: bool | None = None
+
+
+class ContactPointIn(InputSchema):
+    type: ContactPointType
+    value: str = Field(
+        min_length=1,
+        max_length=254,
+        description="Phones and WhatsApp in any common format (stored as E.164 using the "
+        "tenant's region), emails lower-cased, Instagram as @name, name or a profile URL",
+        examples=["0803 123 4567"],
+    )
+    is_primary: bool = Field(False, description="The first contact point of a type is primary")
+    is_verified: bool = False
+
+
+class ContactPointPatch(InputSchema):
+    """Only the fields sent change. A primary stays primary until another is made primary."""
+
+    is_primary: bool | None = None
+    is_verified: bool | None = None
+
+
+class ExternalIdentityIn(InputSchema):
+    provider: str = Field(
+        min_length=1,
+        max_length=50,
+        description="The other system, as a lower-case slug",
+        examples=["shopify", "square", "manychat"],
+    )
+    external_id: str = Field(min_length=1, max_length=200, description="The id it gives them")
+    metadata: dict | None = None
 
 
 class ReferrerOut(Schema):

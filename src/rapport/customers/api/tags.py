@@ -13,9 +13,7 @@ from rapport.customers.api.schemas import (
     TagPatch,
     TagsIn,
 )
-from rapport.customers.services import (
-    TagService,
-)
+from rapport.customers.services import TagService
 from rapport.exceptions import NotFound
 from rapport.schemas import WRITE_ERRORS, responses
 from rapport.tenancy.api import READ, WRITE, actor_of
