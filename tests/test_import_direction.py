@@ -25,6 +25,7 @@ LEVELS = {
     "events": 3,
     "pets": 3,
     "audit": 3,
+    "privacy": 3,  # export and erasure walk the registry of customers.personal_data
     "loyalty": 4,
     "insights": 4,
     "segments": 5,

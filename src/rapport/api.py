@@ -9,8 +9,12 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import BaseRenderer
 
 from rapport import __version__
+from rapport.consent.api import router as consent_router
 from rapport.customers.api import router as customers_router
 from rapport.exceptions import RapportError
+from rapport.identity.api import router as identity_router
+from rapport.preferences.api import router as preferences_router
+from rapport.privacy.api import router as privacy_router
 from rapport.tenancy.api import READ
 from rapport.tenancy.api import router as tenancy_router
 from rapport.timeline.api import router as timeline_router
@@ -135,5 +139,9 @@ def not_found(request, error: Http404):
 
 
 api.add_router("/v1/", customers_router)
+api.add_router("/v1/", identity_router)
+api.add_router("/v1/", consent_router)
+api.add_router("/v1/", preferences_router)
+api.add_router("/v1/", privacy_router)
 api.add_router("/v1/", timeline_router)
 api.add_router("/v1/", tenancy_router)

@@ -37,8 +37,12 @@ INSTALLED_APPS = [
     "ninja",
     "rapport.tenancy",
     "rapport.customers",
+    "rapport.identity",
+    "rapport.consent",
+    "rapport.preferences",
     "rapport.timeline",
     "rapport.events",
+    "rapport.privacy",
     "rapport.cli",
 ]
 

@@ -44,7 +44,7 @@ def _with_tags(queryset: QuerySet) -> QuerySet:
 
 def customer_list(*, tenant: Tenant, filters: CustomerFilters) -> QuerySet:
     """The tenant's customers narrowed by `filters`, tags and referrer fetched alongside."""
-    queryset = Customer.objects.filter(tenant=tenant)
+    queryset = Customer.objects.filter(tenant=tenant, merged_into=None)
     if filters.is_archived is not None:
         queryset = queryset.filter(is_archived=filters.is_archived)
     if filters.q:
@@ -83,13 +83,19 @@ def customer_list(*, tenant: Tenant, filters: CustomerFilters) -> QuerySet:
 
 
 def customer_detail(*, tenant: Tenant, code: str) -> Customer | None:
-    """One customer with tags, addresses, contact points and identities, or None."""
-    return (
-        _with_tags(Customer.objects.filter(tenant=tenant, code=code))
+    """One customer with tags, addresses, contact points and identities, or None.
+
+    A merged duplicate's code finds the customer it was merged into.
+    """
+    customers = (
+        _with_tags(Customer.objects.filter(tenant=tenant))
         .prefetch_related("addresses", "contact_points", "external_identities")
         .annotate(referral_count=Count("referrals", distinct=True))
-        .first()
     )
+    customer = customers.filter(code=code).first()
+    if customer is not None and customer.merged_into_id is not None:
+        customer = customers.filter(pk=customer.merged_into_id).first()  # its code finds the survivor
+    return customer
 
 
 def tag_names(customer: Customer) -> list[str]:

@@ -6,6 +6,7 @@ from rapport.customers.services.customers import (
     CODE_PATTERN,
     PROFILE_FIELDS,
     CustomerService,
+    find_customer,
     generate_code,
 )
 from rapport.customers.services.external_identities import ExternalIdentityService
@@ -22,6 +23,7 @@ __all__ = [
     "ExternalIdentityService",
     "NoteService",
     "TagService",
+    "find_customer",
     "generate_code",
     "visible_notes_filter",
 ]

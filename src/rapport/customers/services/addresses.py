@@ -5,7 +5,8 @@ from typing import Any
 import pycountry
 from django.db import transaction
 
-from rapport.customers.models import Customer, CustomerAddress
+from rapport.customers.models import CustomerAddress
+from rapport.customers.services.customers import find_customer
 from rapport.exceptions import InvalidInput, NotFound
 from rapport.tenancy.actors import Actor
 
@@ -46,7 +47,7 @@ class AddressService:
     @staticmethod
     def get_address(*, actor: Actor, code: str, address_id) -> CustomerAddress:
         address = CustomerAddress.objects.filter(
-            tenant=actor.tenant, customer__code=code, uuid=address_id
+            tenant=actor.tenant, customer=find_customer(actor.tenant, code), uuid=address_id
         ).first()
         if address is None:
             raise NotFound("No address with that id on this customer")
@@ -57,9 +58,7 @@ class AddressService:
         """Add an address; the first one, or one marked default, becomes the default."""
         cleaned = _clean_address({"line1": "", **fields})
         with transaction.atomic():
-            customer = (
-                Customer.objects.select_for_update().filter(tenant=actor.tenant, code=code).first()
-            )
+            customer = find_customer(actor.tenant, code, for_update=True)
             if customer is None:
                 raise NotFound(f"No customer with code {code!r}")
             if not customer.addresses.exists():

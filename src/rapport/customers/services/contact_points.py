@@ -11,6 +11,7 @@ from rapport.customers.normalization import (
     normalize_instagram_handle,
     normalize_phone,
 )
+from rapport.customers.services.customers import find_customer
 from rapport.exceptions import Conflict, InvalidInput, NotFound
 from rapport.tenancy.actors import Actor
 from rapport.tenancy.models import Tenant
@@ -49,7 +50,7 @@ def _clean_value(tenant: Tenant, type: str, value: str) -> str:
 
 def _locked_customer(actor: Actor, code: str) -> Customer:
     # The customer's row serializes changes to which contact point of a type is primary.
-    customer = Customer.objects.select_for_update().filter(tenant=actor.tenant, code=code).first()
+    customer = find_customer(actor.tenant, code, for_update=True)
     if customer is None:
         raise NotFound(f"No customer with code {code!r}")
     return customer
@@ -77,7 +78,7 @@ class ContactPointService:
     def get_contact_point(*, actor: Actor, code: str, contact_point_id) -> ContactPoint:
         """The contact point with this id on the tenant's customer; NotFound otherwise."""
         contact_point = ContactPoint.objects.filter(
-            tenant=actor.tenant, customer__code=code, uuid=contact_point_id
+            tenant=actor.tenant, customer=find_customer(actor.tenant, code), uuid=contact_point_id
         ).first()
         if contact_point is None:
             raise NotFound("No contact point with that id on this customer")

@@ -138,11 +138,24 @@ def _clean_field(tenant: Tenant, name: str, value: Any) -> Any:
     return value
 
 
+def find_customer(tenant: Tenant, code: str, *, for_update: bool = False) -> Customer | None:
+    """The tenant's customer with this code, or the one it was merged into; None if neither.
+
+    With `for_update`, the row found is locked; a merge never leaves a chain (it repoints
+    earlier duplicates to the new survivor), so one hop is enough.
+    """
+    rows = Customer.objects.select_for_update(of=("self",)) if for_update else Customer.objects
+    customer = rows.filter(tenant=tenant, code=code).first()
+    if customer is not None and customer.merged_into_id is not None:
+        customer = rows.filter(tenant=tenant, pk=customer.merged_into_id).first()
+    return customer
+
+
 def _find_referrer(tenant: Tenant, code: str | None, customer: Customer | None) -> Customer | None:
     """The referring customer for a code, refusing self-referral and referral loops."""
     if not code:
         return None
-    referrer = Customer.objects.filter(tenant=tenant, code=code).first()
+    referrer = find_customer(tenant, code)
     if referrer is None:
         raise InvalidInput(
             "Unknown referrer", fields={"referred_by": f"No customer with code {code!r}"}
@@ -173,7 +186,7 @@ class CustomerService:
     @staticmethod
     def get_customer(*, tenant: Tenant, code: str) -> Customer:
         """The tenant's customer with this code; NotFound otherwise (also for other tenants)."""
-        customer = Customer.objects.filter(tenant=tenant, code=code).first()
+        customer = find_customer(tenant, code)
         if customer is None:
             raise NotFound(f"No customer with code {code!r}")
         return customer
@@ -225,13 +238,7 @@ class CustomerService:
         referrer_code = fields.pop("referred_by", None)
         cleaned = _clean_profile(tenant, fields)
         with transaction.atomic():
-            customer = (
-                # Lock only the customer: PostgreSQL refuses FOR UPDATE on the outer join.
-                Customer.objects.select_for_update(of=("self",))
-                .filter(tenant=tenant, code=code)
-                .select_related("referred_by")
-                .first()
-            )
+            customer = find_customer(tenant, code, for_update=True)
             if customer is None:
                 raise NotFound(f"No customer with code {code!r}")
             if referrer_given:
@@ -254,9 +261,7 @@ class CustomerService:
     def archive_customer(*, actor: Actor, code: str, is_archived: bool = True) -> Customer:
         """Hide a customer from lists and campaigns without losing history; or bring them back."""
         with transaction.atomic():
-            customer = (
-                Customer.objects.select_for_update().filter(tenant=actor.tenant, code=code).first()
-            )
+            customer = find_customer(actor.tenant, code, for_update=True)
             if customer is None:
                 raise NotFound(f"No customer with code {code!r}")
             if customer.is_archived != is_archived:
@@ -271,9 +276,7 @@ class CustomerService:
     def delete_customer(*, actor: Actor, code: str) -> None:
         """Remove a customer and everything attached to them; referrals they made stay, unlinked."""
         with transaction.atomic():
-            customer = (
-                Customer.objects.select_for_update().filter(tenant=actor.tenant, code=code).first()
-            )
+            customer = find_customer(actor.tenant, code, for_update=True)
             if customer is None:
                 raise NotFound(f"No customer with code {code!r}")
             hooks.publish(CustomerChange(kind="deleted", customer=customer, actor=actor))

@@ -9,6 +9,7 @@ from rapport.customers import hooks
 from rapport.customers.hooks import CustomerChange
 from rapport.customers.models import Customer, ExternalIdentity
 from rapport.customers.normalization import is_plain_json
+from rapport.customers.services.customers import find_customer
 from rapport.exceptions import Conflict, InvalidInput, NotFound
 from rapport.tenancy.actors import Actor
 from rapport.tenancy.models import Tenant
@@ -69,7 +70,7 @@ class ExternalIdentityService:
         """The identity with this id on the tenant's customer; NotFound otherwise."""
         identity = (
             ExternalIdentity.objects.filter(
-                tenant=actor.tenant, customer__code=code, uuid=identity_id
+                tenant=actor.tenant, customer=find_customer(actor.tenant, code), uuid=identity_id
             )
             .select_related("customer")
             .first()
@@ -90,7 +91,7 @@ class ExternalIdentityService:
         """Record the customer's id in another system; an id already linked is a Conflict."""
         provider, external_id, metadata = _clean_identity(provider, external_id, metadata)
         with transaction.atomic():
-            customer = Customer.objects.filter(tenant=actor.tenant, code=code).first()
+            customer = find_customer(actor.tenant, code)
             if customer is None:
                 raise NotFound(f"No customer with code {code!r}")
             conflict = _already_linked(actor.tenant, provider, external_id)

@@ -6,7 +6,7 @@ from django.db.models import Q
 from rapport.customers import hooks
 from rapport.customers.hooks import CustomerChange
 from rapport.customers.models import Note
-from rapport.customers.services.customers import CustomerService
+from rapport.customers.services.customers import CustomerService, find_customer
 from rapport.exceptions import InvalidInput, NotFound, PermissionDenied
 from rapport.tenancy.actors import Actor
 
@@ -29,7 +29,7 @@ class NoteService:
         """A note the actor may see; NotFound for others' private notes and other tenants."""
         note = (
             Note.objects.filter(visible_notes_filter(actor))
-            .filter(tenant=actor.tenant, customer__code=code, uuid=note_id)
+            .filter(tenant=actor.tenant, customer=find_customer(actor.tenant, code), uuid=note_id)
             .select_related("customer")
             .first()
         )

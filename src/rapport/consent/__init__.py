@@ -1,0 +1,1 @@
+"""What each customer agreed to be sent, per channel, with proof."""

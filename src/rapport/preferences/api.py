@@ -1,0 +1,7 @@
+"""REST endpoints of preferences."""
+
+from ninja import Router
+
+from rapport.tenancy.api import READ
+
+router = Router(tags=["preferences"], auth=READ)

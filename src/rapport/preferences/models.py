@@ -1,0 +1,1 @@
+"""What each customer likes, avoids and must not be given."""

@@ -1,0 +1,1 @@
+"""Personal-data rights: export, erasure and the data-subject request log."""
