@@ -25,6 +25,10 @@ class CustomerChange:
     actor: Actor
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)  # field -> {old, new}
     detail: dict[str, Any] = field(default_factory=dict)
+    # Apps beside the timeline and the outbox cannot import them; they describe their change:
+    title: str = ""  # set: the timeline logs the change with this title (and `timeline_type`)
+    timeline_type: str = "profile"  # order, contact, note, visit, loyalty, profile, system
+    event: str = ""  # set: the outbox gets this event type, data {"code": …, **detail}
 
 
 Listener = Callable[[CustomerChange], None]

@@ -34,7 +34,9 @@ def emit_customer_change(change: CustomerChange) -> None:
     # Notes, contact points and external identities reach the timeline only: customer.updated
     # reports profile fields, which they are not.
     customer = change.customer
-    if change.kind == "created":
+    if change.event:
+        emit(change.actor.tenant, change.event, {"code": customer.code, **change.detail})
+    elif change.kind == "created":
         emit(change.actor.tenant, "customer.created", customer_payload(customer))
     elif change.kind == "updated":
         emit(

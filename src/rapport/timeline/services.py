@@ -117,8 +117,10 @@ TITLES = {
 
 def record_customer_change(change: CustomerChange) -> None:
     """Log a core change on the customer's timeline (registered in TimelineConfig.ready)."""
-    title = TITLES.get(change.kind)
-    if title is None:  # a deleted customer's timeline goes with them
+    describe = TITLES.get(change.kind)
+    # Apps the core does not know describe their own changes.
+    title = change.title or (describe(change) if describe else "")
+    if not title:  # a deleted customer's timeline goes with them
         return
     metadata: dict[str, Any] = {"kind": change.kind}
     if change.changes:
@@ -126,8 +128,8 @@ def record_customer_change(change: CustomerChange) -> None:
     metadata.update({k: v for k, v in change.detail.items() if k != "content"})
     TimelineService.log_event(
         customer=change.customer,
-        event_type=EventType.NOTE if change.kind == "note_added" else EventType.PROFILE,
-        title=title(change)[:200],
+        event_type=EventType.NOTE if change.kind == "note_added" else change.timeline_type,
+        title=title[:200],
         description=change.detail.get("content", ""),
         reference=f"note:{change.detail['note']}" if change.kind == "note_added" else "",
         metadata=metadata,
