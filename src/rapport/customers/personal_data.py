@@ -6,8 +6,10 @@ its `AppConfig.ready()`, and the privacy and identity services walk the registry
 
     personal_data.register(ConsentData())
 
-A handler implements the `PersonalData` protocol. Every method runs inside the caller's
-transaction with both customers' rows locked, and must not commit on its own.
+A handler implements the `PersonalData` protocol, or the part of it its app needs: `export`
+and `erase`, or the four merge methods. An app may register one handler for each part. Every
+method runs inside the caller's transaction with the customers' rows locked, and must not
+commit on its own.
 """
 
 from dataclasses import dataclass, field
@@ -60,7 +62,11 @@ class MergeStep:
 
 
 class PersonalData(Protocol):
-    """An app's handlers for one customer's data. `name` keys the export and the merge journal."""
+    """An app's handlers for one customer's data.
+
+    `name` is the app's key in the export document and in a merge's journal; an app's export
+    handler and merge handler share it.
+    """
 
     name: str
 
@@ -87,15 +93,16 @@ class PersonalData(Protocol):
         """Put back what `merge` moved, as its journal says."""
 
 
-_handlers: dict[str, PersonalData] = {}
+_handlers: list[Any] = []
 
 
-def register(handler: PersonalData) -> PersonalData:
-    """Add an app's handler; registering the same name again replaces it."""
-    _handlers[handler.name] = handler
+def register(handler: Any) -> Any:
+    """Add an app's handler once. It implements export and erase, or the merge methods, or all."""
+    if all(type(known) is not type(handler) for known in _handlers):
+        _handlers.append(handler)
     return handler
 
 
-def handlers() -> list[PersonalData]:
-    """Every registered handler, the core's first, in the order apps became ready."""
-    return list(_handlers.values())
+def handlers(method: str) -> list[Any]:
+    """The registered handlers that implement `method`, in the order apps became ready."""
+    return [handler for handler in _handlers if callable(getattr(handler, method, None))]

@@ -1,4 +1,4 @@
-"""REST endpoints of identity."""
+"""REST endpoints of identity: duplicates."""
 
 from ninja import Router
 

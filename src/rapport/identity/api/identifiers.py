@@ -1,0 +1,7 @@
+"""REST endpoints of identity: identifiers."""
+
+from ninja import Router
+
+from rapport.tenancy.api import READ
+
+router = Router(tags=["identity"], auth=READ)

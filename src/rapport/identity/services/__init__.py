@@ -1,0 +1,1 @@
+"""Every write of identity: identifiers, duplicates and merges."""
