@@ -1,20 +1,18 @@
 """The one NinjaAPI: authentication, the error format, and every app's router."""
 
 from decimal import Decimal
+from importlib import import_module
 
 import orjson
+from django.apps import apps
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import BaseRenderer
 
 from rapport import __version__
-from rapport.consent.api import router as consent_router
 from rapport.customers.api import router as customers_router
 from rapport.exceptions import RapportError
-from rapport.identity.api import router as identity_router
-from rapport.preferences.api import router as preferences_router
-from rapport.privacy.api import router as privacy_router
 from rapport.tenancy.api import READ
 from rapport.tenancy.api import router as tenancy_router
 from rapport.timeline.api import router as timeline_router
@@ -138,10 +136,10 @@ def not_found(request, error: Http404):
     return error_response(request, 404, "not_found", "Not found")
 
 
+# The core's routers, then each optional app's when it is installed.
 api.add_router("/v1/", customers_router)
-api.add_router("/v1/", identity_router)
-api.add_router("/v1/", consent_router)
-api.add_router("/v1/", preferences_router)
-api.add_router("/v1/", privacy_router)
+for app in ("identity", "consent", "preferences", "privacy"):
+    if apps.is_installed(f"rapport.{app}"):
+        api.add_router("/v1/", import_module(f"rapport.{app}.api").router)
 api.add_router("/v1/", timeline_router)
 api.add_router("/v1/", tenancy_router)
