@@ -1,8 +1,9 @@
 """URL routes: the API under /api/, the admin under /admin/."""
 
+from django.apps import apps
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from rapport.api import api
@@ -14,7 +15,10 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
-]
+] + (
+    # The public unsubscribe and confirmation pages, reached from links sent to customers
+    [path("", include("rapport.consent.urls"))] if apps.is_installed("rapport.consent") else []
+)
 
 
 def not_found(request, exception=None):
