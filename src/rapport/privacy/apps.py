@@ -6,3 +6,9 @@ class PrivacyConfig(AppConfig):
     label = "rapport_privacy"
     verbose_name = "Privacy"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from rapport.customers import personal_data
+        from rapport.privacy.services import PrivacyData
+
+        personal_data.register(PrivacyData())
