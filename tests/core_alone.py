@@ -33,6 +33,7 @@ def main() -> None:
         "detail": client.get(f"/api/v1/customers/{code}").status_code,
         "timeline": client.get(f"/api/v1/customers/{code}/timeline").status_code,
         "consents": client.get(f"/api/v1/customers/{code}/consents").status_code,
+        "unsubscribe page": Client().get("/unsubscribe/some-token").status_code,
     }
     paths = list(client.get("/api/openapi.json").json()["paths"])
     print(json.dumps({"statuses": statuses, "paths": paths}))

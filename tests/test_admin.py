@@ -20,6 +20,10 @@ from rapport.customers.models import (
 )
 from rapport.customers.services import AddressService, NoteService, TagService
 from rapport.events.models import OutboxEvent
+from rapport.preferences.models import CustomerPreference
+from rapport.preferences.services import PreferenceService
+from rapport.privacy.models import DataSubjectRequest, ErasureRecord
+from rapport.privacy.services import DataSubjectRequestService, PrivacyService
 from rapport.tenancy.actors import Actor
 from rapport.tenancy.models import ApiKey, IdempotencyRecord, Tenant
 from rapport.timeline.models import TimelineEvent
@@ -69,9 +73,15 @@ def records(tenant, make_customer, make_key, admin_user):
         tenant=tenant, customer=customer, provider="shop", external_id="42"
     )
     api_key, _ = make_key(tenant, ["read"])
+    PreferenceService.set_preference(
+        actor=actor, code=customer.code, category="diet", key="milk", value="oat"
+    )
     IdempotencyRecord.objects.create(
         tenant=tenant, key="k1", fingerprint="f", method="POST", path="/api/v1/customers"
     )
+    erased = make_customer(first_name="Erased")
+    DataSubjectRequestService.open_request(actor=actor, kind="erasure", customer_code=erased.code)
+    PrivacyService.erase_customer(actor=actor, code=erased.code)
     return {
         Tenant: tenant,
         ApiKey: api_key,
@@ -85,6 +95,9 @@ def records(tenant, make_customer, make_key, admin_user):
         ExternalIdentity: ExternalIdentity.objects.get(),
         TimelineEvent: TimelineEvent.objects.filter(customer=customer).first(),
         OutboxEvent: OutboxEvent.objects.first(),
+        DataSubjectRequest: DataSubjectRequest.objects.get(),
+        ErasureRecord: ErasureRecord.objects.get(),
+        CustomerPreference: CustomerPreference.objects.get(),
     }
 
 
@@ -105,6 +118,9 @@ def test_every_core_model_is_registered():
         ExternalIdentity,
         TimelineEvent,
         OutboxEvent,
+        DataSubjectRequest,
+        ErasureRecord,
+        CustomerPreference,
     }
 
 
@@ -123,6 +139,9 @@ def test_every_core_model_is_registered():
         ExternalIdentity,
         TimelineEvent,
         OutboxEvent,
+        DataSubjectRequest,
+        ErasureRecord,
+        CustomerPreference,
     ],
     ids=lambda model: model.__name__,
 )
@@ -507,3 +526,112 @@ def test_a_tenant_with_an_unknown_currency_is_a_form_error(admin_client, db):
     assert response.status_code == 200
     assert "currency" in response.context["adminform"].form.errors
     assert not Tenant.objects.filter(slug="nowhere").exists()
+
+
+# --- merges: read-only records, undone through the service ---------------------------------
+
+
+@pytest.fixture
+def merge(tenant, make_customer):
+    from rapport.identity.services import MergeService
+
+    make_customer(code="KEEP", first_name="Ada", last_name="Obi", email="ada@example.com")
+    make_customer(code="DUP", first_name="Ada", last_name="Obi", email="ada@example.com")
+    return MergeService.merge(
+        actor=Actor.for_system(tenant, "tests"), survivor="KEEP", duplicate="DUP"
+    )
+
+
+def test_merge_pages_answer_and_are_read_only(admin_client, merge):
+    from rapport.identity.models import CustomerMerge
+
+    assert admin_client.get(url(CustomerMerge, "changelist")).status_code == 200
+    assert admin_client.get(url(CustomerMerge, "changelist"), {"q": "DUP"}).status_code == 200
+    assert admin_client.get(url(CustomerMerge, "change", merge.pk)).status_code == 200
+    assert admin_client.get(url(CustomerMerge, "add")).status_code == 403
+    deleted = admin_client.post(url(CustomerMerge, "delete", merge.pk), {"post": "yes"})
+    assert deleted.status_code == 403
+    assert CustomerMerge.objects.count() == 1
+
+
+def test_the_undo_action_goes_through_the_service(admin_client, admin_user, merge):
+    from rapport.identity.models import CustomerMerge
+
+    response = admin_client.post(
+        url(CustomerMerge, "changelist"),
+        {"action": "undo_merges", "_selected_action": [merge.pk]},
+    )
+
+    assert response.status_code == 302
+    merge.refresh_from_db()
+    assert merge.undone_by == f"user:{admin_user.username}"
+    assert Customer.objects.get(code="DUP").merged_into is None
+    assert OutboxEvent.objects.filter(type="customer.unmerged").count() == 1
+
+    again = admin_client.post(
+        url(CustomerMerge, "changelist"),
+        {"action": "undo_merges", "_selected_action": [merge.pk]},
+        follow=True,
+    )
+
+    assert [m.message for m in get_messages(again.wsgi_request)][-1] == (
+        "DUP → KEEP: This merge was already undone"
+    )
+    assert OutboxEvent.objects.filter(type="customer.unmerged").count() == 1
+
+
+# --- identifiers and identifier types: written through the identity services ---------------
+
+
+def test_identifier_pages_answer_and_writes_go_through_the_service(
+    admin_client, tenant, make_customer
+):
+    from rapport.identity.models import CustomerIdentifier, IdentifierType
+
+    ada = make_customer(code="ADA", first_name="Ada")
+    for model in (CustomerIdentifier, IdentifierType):
+        assert admin_client.get(url(model, "changelist")).status_code == 200
+        assert admin_client.get(url(model, "add")).status_code == 200
+
+    added = admin_client.post(
+        url(CustomerIdentifier, "add"),
+        {"customer": ada.pk, "type": "whatsapp", "value": "0803 123 4567", "source": "pos"},
+    )
+    refused = admin_client.post(
+        url(CustomerIdentifier, "add"), {"customer": ada.pk, "type": "whatsapp", "value": "x"}
+    )
+
+    assert added.status_code == 302
+    identifier = CustomerIdentifier.objects.get()
+    assert (identifier.value, identifier.is_primary, identifier.tenant) == (
+        "+2348031234567",
+        True,
+        tenant,
+    )
+    assert OutboxEvent.objects.filter(type="customer.identifier_added").count() == 1
+    assert refused.status_code == 200
+    assert "value" in refused.context["adminform"].form.errors
+    assert admin_client.get(url(CustomerIdentifier, "change", identifier.pk)).status_code == 200
+
+    admin_client.post(url(CustomerIdentifier, "delete", identifier.pk), {"post": "yes"})
+    assert not CustomerIdentifier.objects.exists()
+    assert OutboxEvent.objects.filter(type="customer.identifier_removed").count() == 1
+
+
+def test_identifier_types_are_added_through_the_service(admin_client, tenant):
+    from rapport.identity.models import IdentifierType
+
+    added = admin_client.post(
+        url(IdentifierType, "add"),
+        {"tenant": tenant.pk, "name": "loyalty_card", "label": "Card", "normalization": "text"},
+    )
+    built_in = admin_client.post(
+        url(IdentifierType, "add"),
+        {"tenant": tenant.pk, "name": "phone", "label": "", "normalization": "text"},
+    )
+
+    assert added.status_code == 302
+    assert built_in.status_code == 200
+    assert "name" in built_in.context["adminform"].form.errors
+    card = IdentifierType.objects.get()
+    assert admin_client.get(url(IdentifierType, "change", card.pk)).status_code == 200

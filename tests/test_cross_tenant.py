@@ -5,6 +5,7 @@ The routes come from the OpenAPI schema, so a new route is covered the day it is
 route with a body and no sample body below makes this file fail until one is written.
 """
 
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -12,6 +13,8 @@ from urllib.parse import quote
 import pytest
 
 from rapport.api import api as rapport_api
+from rapport.consent.models import CommunicationConsent, ConsentChange
+from rapport.consent.services import ConsentService
 from rapport.customers.models import (
     ContactPoint,
     Customer,
@@ -29,6 +32,12 @@ from rapport.customers.services import (
     TagService,
 )
 from rapport.events.models import OutboxEvent
+from rapport.identity.models import CustomerIdentifier, CustomerMerge, IdentifierType
+from rapport.identity.services import IdentifierService, IdentifierTypeService, MergeService
+from rapport.preferences.models import CustomerPreference
+from rapport.preferences.services import PreferenceService
+from rapport.privacy.models import DataSubjectRequest, ErasureRecord
+from rapport.privacy.services import DataSubjectRequestService
 from rapport.tenancy.actors import Actor
 from rapport.tenancy.models import ApiKey, IdempotencyRecord, Tenant
 from rapport.timeline.models import TimelineEvent
@@ -52,7 +61,16 @@ def _operations(with_path_parameters: bool) -> list[tuple[str, str]]:
 
 
 ID_OPERATIONS = _operations(with_path_parameters=True)
-LIST_OPERATIONS = [(m, p) for m, p in _operations(with_path_parameters=False) if m == "GET"]
+# Lookups answer 404 when nothing matches, so they are tested on their own below.
+LOOKUP_OPERATIONS = {("GET", "/api/v1/identifiers/lookup")}
+LIST_OPERATIONS = [
+    (m, p)
+    for m, p in _operations(with_path_parameters=False)
+    if m == "GET" and (m, p) not in LOOKUP_OPERATIONS
+]
+
+# Query parameters a list needs (the channel of an audience).
+LIST_PARAMETERS = {"/api/v1/consents/marketable": {"channel": "email"}}
 
 # A valid body for every id route that takes one: the owner's key succeeds with it (tested
 # below), so another tenant's 404 is about the id, never about the body.
@@ -79,6 +97,19 @@ SAMPLE_BODIES = {
     },
     ("PATCH", "/api/v1/tags/{tag_id}"): {"name": "Injected", "color": "#000000"},
     ("POST", "/api/v1/customers/{code}/timeline"): {"event_type": "contact", "title": "Injected"},
+    ("POST", "/api/v1/customers/{code}/consents/{channel}/grant"): {"source": "Injected"},
+    ("POST", "/api/v1/customers/{code}/consents/{channel}/revoke"): {"source": "Injected"},
+    ("POST", "/api/v1/customers/{code}/consents/{channel}/request-confirmation"): {
+        "notice_version": "Injected"
+    },
+    ("POST", "/api/v1/customers/{code}/identifiers"): {"type": "manychat", "value": "Injected"},
+    ("PATCH", "/api/v1/customers/{code}/identifiers/{identifier_id}"): {"is_primary": True},
+    ("POST", "/api/v1/customers/{code}/erase"): {"confirm": "QWERTZ-1"},
+    ("PATCH", "/api/v1/data-subject-requests/{request_id}"): {
+        "status": "in_progress",
+        "notes": "Injected",
+    },
+    ("PUT", "/api/v1/customers/{code}/preferences/{category}/{key}"): {"value": "Injected"},
 }
 
 
@@ -119,6 +150,30 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
         customer=customer, event_type="visit", title=f"{MARK} visit", actor=actor
     )
     api_key, _ = make_key(tenant, ["read"], name=f"{MARK} key")
+    ConsentService.grant_consent(
+        actor=actor, code=customer.code, channel="email", source=f"{MARK} form"
+    )
+    identifier = IdentifierService.add_identifier(
+        actor=actor, code=customer.code, type="instagram", value=f"@{MARK}_ada"
+    )
+    identifier_type = IdentifierTypeService.create_type(
+        actor=actor, name=f"{MARK.lower()}_card", label=f"{MARK} card"
+    )
+    data_request = DataSubjectRequestService.open_request(
+        actor=actor, kind="access", customer_code=customer.code, notes=f"{MARK} request"
+    )
+    PreferenceService.set_preference(
+        actor=actor,
+        code=customer.code,
+        category="health",
+        key="allergies",
+        value=[f"{MARK} peanuts"],
+        preference_type="restriction",
+    )
+
+    for code in ("QWERTZ-KEEP", "QWERTZ-DUP"):
+        make_customer(code=code, first_name=f"{MARK} Twin", email="qwertz.twin@example.com")
+    merge = MergeService.merge(actor=actor, survivor="QWERTZ-KEEP", duplicate="QWERTZ-DUP")
 
     # The other tenant has rows of its own, so its lists are not trivially empty.
     other_actor = Actor.for_system(other_tenant, "tests")
@@ -137,7 +192,14 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             "identity_id": str(identity.uuid),
             "provider": identity.provider,
             "external_id": identity.external_id,
+            "merge_id": str(merge.uuid),
             "key_id": str(api_key.uuid),
+            "channel": "email",
+            "identifier_id": str(identifier.uuid),
+            "type_id": str(identifier_type.uuid),
+            "request_id": str(data_request.uuid),
+            "category": "health",
+            "key": "allergies",
         },
         texts=[
             MARK.lower(),
@@ -148,6 +210,10 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             str(contact_point.uuid),
             str(identity.uuid),
             str(api_key.uuid),
+            str(identifier.uuid),
+            str(identifier_type.uuid),
+            str(merge.uuid),
+            str(data_request.uuid),
             api_key.prefix,
             "+2348031234567",
         ],
@@ -166,7 +232,15 @@ SNAPSHOT_MODELS = [
     TimelineEvent,
     OutboxEvent,
     ApiKey,
+    CommunicationConsent,
+    ConsentChange,
+    CustomerMerge,
+    CustomerIdentifier,
+    IdentifierType,
     IdempotencyRecord,
+    DataSubjectRequest,
+    ErasureRecord,
+    CustomerPreference,
 ]
 
 
@@ -207,6 +281,13 @@ def send(client, method: str, url: str, body):
         return client.post(url, body)
     if method == "PATCH":
         return client.patch(url, body)
+    if method == "PUT":  # the shared ApiClient has no put()
+        return client.client.put(
+            client._url(url),
+            json.dumps(body),
+            content_type="application/json",
+            headers=client._headers(None),
+        )
     pytest.fail(f"Teach tests/test_cross_tenant.py to send {method}")
 
 
@@ -229,10 +310,19 @@ def test_another_tenants_key_gets_404_and_changes_nothing(records, other_api, me
     assert snapshot() == before
 
 
+# Path parameters that name a slot on a customer (a preference's category and key, a consent
+# channel), not a record: another tenant may fill the same slot on its own customer.
+SLOT_PARAMETERS = {"code", "category", "key", "channel"}
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     each(
-        [(m, p) for m, p in ID_OPERATIONS if "{code}" in p and len(PATH_PARAMETER.findall(p)) > 1]
+        [
+            (m, p)
+            for m, p in ID_OPERATIONS
+            if "{code}" in p and set(PATH_PARAMETER.findall(p)) - SLOT_PARAMETERS
+        ]
     ),
 )
 def test_own_customer_with_another_tenants_record_gets_404(records, other_api, method, path):
@@ -278,10 +368,29 @@ def leaked(response, records: Records) -> list[str]:
 def test_another_tenants_lists_never_show_the_default_tenants_rows(
     records, other_api, method, path
 ):
-    response = other_api.get(path)
+    response = other_api.get(path, LIST_PARAMETERS.get(path))
 
     assert response.status_code == 200, response.content
     assert leaked(response, records) == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"type": "instagram", "value": f"@{MARK}_ada"},
+        {"type": "email", "value": "qwertz@example.com"},
+        {"type": "phone", "value": "+2348031234567"},
+    ],
+)
+def test_another_tenants_lookup_never_finds_the_default_tenants_customer(
+    records, api, other_api, params
+):
+    assert api.get("/identifiers/lookup", params).status_code == 200
+
+    response = other_api.get("/identifiers/lookup", params)
+
+    assert response.status_code == 404
+    assert "qwertz-1" not in response.content.decode().lower()  # the message echoes the value
 
 
 @pytest.mark.parametrize(

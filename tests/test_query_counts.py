@@ -4,12 +4,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from rapport.consent.services import ConsentService
 from rapport.customers.services import (
     ContactPointService,
     ExternalIdentityService,
     NoteService,
     TagService,
 )
+from rapport.preferences.services import PreferenceService
+from rapport.privacy.services import DataSubjectRequestService, PrivacyService
 from rapport.timeline.services import TimelineService
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +31,15 @@ LIST_URLS = [
     f"/customers/{TARGET}/external-identities",
     "/referrals/top",
     "/api-keys",
+    f"/customers/{TARGET}/consents",
+    f"/customers/{TARGET}/consents/history",
+    "/consents/marketable?channel=email",
+    "/data-subject-requests",
+    "/data-subject-requests?overdue=false",
+    "/erasures",
+    f"/customers/{TARGET}/preferences",
+    f"/customers/{TARGET}/preferences/by-category",
+    f"/customers/{TARGET}/restrictions",
 ]
 
 
@@ -59,6 +71,22 @@ def grow(make_customer, make_key, system_actor, tenant):
                 actor=system_actor, code=target.code, provider="shop", external_id=customer.code
             )
             make_key(tenant, ["read"])
+            ConsentService.grant_consent(actor=system_actor, code=customer.code, channel="email")
+            ConsentService.grant_consent(actor=system_actor, code=target.code, channel="sms")
+            ConsentService.revoke_consent(actor=system_actor, code=target.code, channel="sms")
+            erased = make_customer()  # archived once erased: not in the customer list
+            DataSubjectRequestService.open_request(
+                actor=system_actor, kind="erasure", customer_code=erased.code
+            )
+            PrivacyService.erase_customer(actor=system_actor, code=erased.code)
+            PreferenceService.set_preference(
+                actor=system_actor,
+                code=target.code,
+                category="diet",
+                key=customer.code.lower(),
+                value=[customer.code],
+                preference_type="restriction",
+            )
 
     return add
 
@@ -95,3 +123,56 @@ def test_lists_really_hold_the_rows(admin_api, grow):
     assert len(admin_api.get(f"/customers/{TARGET}/external-identities").json()) == 30
     assert len(admin_api.get(f"/customers/{TARGET}/timeline").json()["items"]) == 50
     assert len(admin_api.get("/api-keys").json()) == 31
+    assert len(admin_api.get(f"/customers/{TARGET}/consents/history").json()["items"]) == 50
+    assert len(admin_api.get("/consents/marketable?channel=email").json()["items"]) == 30
+    assert len(admin_api.get("/data-subject-requests").json()["items"]) == 30
+    assert len(admin_api.get("/erasures").json()["items"]) == 30
+    assert len(admin_api.get(f"/customers/{TARGET}/preferences").json()) == 30
+    assert len(admin_api.get(f"/customers/{TARGET}/restrictions").json()) == 30
+    assert len(admin_api.get(f"/customers/{TARGET}/preferences/by-category").json()["diet"]) == 30
+
+
+def test_merge_list_queries_do_not_grow_with_rows(admin_api, make_customer, system_actor):
+    from rapport.identity.services import MergeService
+
+    def merge(count: int) -> None:
+        for _ in range(count):
+            survivor = make_customer(first_name="Ada", last_name="Obi", email="ada@example.com")
+            duplicate = make_customer(first_name="Ada", last_name="Obi", email="ada@example.com")
+            MergeService.merge(actor=system_actor, survivor=survivor.code, duplicate=duplicate.code)
+
+    merge(2)
+    few = queries(admin_api, "/merges")
+    merge(18)
+    many = queries(admin_api, "/merges")
+
+    assert many == few
+    assert few <= 6
+    assert len(admin_api.get("/merges").json()["items"]) == 20
+
+
+def test_identifier_and_duplicate_lists_do_not_grow_with_rows(admin_api, make_customer, tenant):
+    from rapport.identity.services import IdentifierService
+    from rapport.tenancy.actors import Actor
+
+    actor = Actor.for_system(tenant, "tests")
+    ada = make_customer(code="ADA", first_name="Ada", last_name="Obi", phone="08031234567")
+    urls = [
+        "/customers/ADA/identifiers",
+        "/duplicates?min_score=0.1",
+        "/customers/ADA/duplicates?min_score=0.1",
+    ]
+
+    def add_rows(start: int) -> None:
+        for number in range(start, start + 3):
+            IdentifierService.add_identifier(
+                actor=actor, code=ada.code, type="manychat", value=f"sub-{number}"
+            )
+            make_customer(first_name="Ada", last_name="Obi", phone="08031234567")
+
+    add_rows(0)
+    few = [queries(admin_api, url) for url in urls]
+    add_rows(3)
+    many = [queries(admin_api, url) for url in urls]
+
+    assert many == few

@@ -69,6 +69,9 @@ class Customer(models.Model):
         help_text="Set when this record was merged into another; its code then finds that one",
     )
     merged_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the person's data was erased; the row stays"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

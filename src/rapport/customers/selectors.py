@@ -94,7 +94,9 @@ def customer_detail(*, tenant: Tenant, code: str) -> Customer | None:
     )
     customer = customers.filter(code=code).first()
     if customer is not None and customer.merged_into_id is not None:
-        customer = customers.filter(pk=customer.merged_into_id).first()  # its code finds the survivor
+        customer = customers.filter(
+            pk=customer.merged_into_id
+        ).first()  # its code finds the survivor
     return customer
 
 

@@ -12,3 +12,8 @@ class EventsConfig(AppConfig):
         from rapport.events.services import emit_customer_change
 
         hooks.register(emit_customer_change)
+
+        from rapport.customers import personal_data
+        from rapport.events.data_rights import OutboxData
+
+        personal_data.register(OutboxData())

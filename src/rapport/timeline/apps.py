@@ -12,3 +12,13 @@ class TimelineConfig(AppConfig):
         from rapport.timeline.services import record_customer_change
 
         hooks.register(record_customer_change)
+
+        from rapport.customers import personal_data
+        from rapport.timeline.data_rights import TimelineData
+
+        personal_data.register(TimelineData())
+
+        from rapport.customers import personal_data
+        from rapport.timeline.merging import TimelineMerging
+
+        personal_data.register(TimelineMerging())
