@@ -635,3 +635,29 @@ def test_identifier_types_are_added_through_the_service(admin_client, tenant):
     assert "name" in built_in.context["adminform"].form.errors
     card = IdentifierType.objects.get()
     assert admin_client.get(url(IdentifierType, "change", card.pk)).status_code == 200
+
+
+def test_deleting_selected_types_is_all_or_nothing_when_one_is_in_use(
+    admin_client, tenant, make_customer
+):
+    from rapport.identity.models import CustomerIdentifier, IdentifierType
+    from rapport.identity.services import IdentifierService, IdentifierTypeService
+
+    actor = Actor.for_system(tenant, "tests")
+    unused = IdentifierTypeService.create_type(actor=actor, name="gift_card", label="Gift card")
+    used = IdentifierTypeService.create_type(actor=actor, name="club_card", label="Club card")
+    make_customer(code="ADA", first_name="Ada")
+    IdentifierService.add_identifier(actor=actor, code="ADA", type="club_card", value="C-1")
+
+    response = admin_client.post(
+        url(IdentifierType, "changelist"),
+        {"action": "delete_selected", "_selected_action": [unused.pk, used.pk], "post": "yes"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert [m.message for m in get_messages(response.wsgi_request)][-1] == (
+        "1 identifier is of type 'club_card'; remove it first"
+    )
+    assert IdentifierType.objects.count() == 2
+    assert CustomerIdentifier.objects.count() == 1

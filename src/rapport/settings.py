@@ -152,6 +152,10 @@ def email_from_environment(url: str | None) -> dict:
 
 globals().update(email_from_environment(os.environ.get("EMAIL_URL")))
 DEFAULT_FROM_EMAIL = os.environ.get("RAPPORT_FROM_EMAIL", "rapport@localhost")
+# Where customers reach rapport: unsubscribe and confirmation links start with it.
+RAPPORT_PUBLIC_URL = os.environ.get("RAPPORT_PUBLIC_URL", "http://127.0.0.1:8000")
+if os.environ.get("RAPPORT_CONSENT_CONFIRMATION_MAX_AGE"):
+    RAPPORT_CONSENT_CONFIRMATION_MAX_AGE = int(os.environ["RAPPORT_CONSENT_CONFIRMATION_MAX_AGE"])
 
 NINJA_PAGINATION_MAX_LIMIT = 500
 

@@ -252,3 +252,27 @@ def test_the_public_pages_answer_only_get_and_post(tenant, customer):
 
     assert Client().put(f"/unsubscribe/{token}").status_code == 405
     assert Client().delete(f"/confirm/{token}").status_code == 405
+
+
+def test_the_links_address_and_lifetime_come_from_the_environment():
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "rapport.settings",
+        "RAPPORT_PUBLIC_URL": "https://crm.example.com/",
+        "RAPPORT_CONSENT_CONFIRMATION_MAX_AGE": "3600",
+    }
+    script = (
+        "import django; django.setup(); from rapport.consent import conf; "
+        "print(conf.public_url(), conf.confirmation_max_age())"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["https://crm.example.com", "3600"]

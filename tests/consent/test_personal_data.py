@@ -58,7 +58,7 @@ def test_export_holds_current_consents_and_the_full_history(system_actor, make_c
     ] == [("pending", "opted_in", "10.0.0.1"), ("opted_in", "opted_out", None)]
 
 
-def test_erasure_blanks_identifying_proof_and_keeps_statuses(system_actor, make_customer):
+def test_erasure_withdraws_opt_ins_and_blanks_identifying_proof(system_actor, make_customer):
     # Given consent given on a form and revoked by a link, both with IPs and user agents
     customer = make_customer()
     other = make_customer()
@@ -75,17 +75,25 @@ def test_erasure_blanks_identifying_proof_and_keeps_statuses(system_actor, make_
     with transaction.atomic():
         changed = handler.erase(customer, Erasure(actor=system_actor, originals=["Ada"]))
 
-    # Then no IP, user agent or free-text source is left, and the opt-out still holds
-    assert changed == 5  # two consent rows, three history rows
+    # Then the opt-in is withdrawn, no IP, user agent or free-text source is left, and the
+    # opt-out still holds
+    assert changed == 1 + 1 + 3  # sms withdrawn; the email row and three older history rows
     for row in [
         *CommunicationConsent.objects.filter(customer=customer),
         *ConsentChange.objects.filter(customer=customer),
     ]:
         assert (row.ip_address, row.user_agent) == (None, "")
-        assert row.source in {"", "unsubscribe_link"}
+        assert row.source in {"", "unsubscribe_link", "erasure"}
     assert status_of(customer, "email") == "opted_out"
-    assert status_of(customer, "sms") == "opted_in"
+    assert status_of(customer, "sms") == "opted_out"
+    assert not ConsentService.has_consent(tenant=customer.tenant, code=customer.code, channel="sms")
     assert ConsentChange.objects.filter(customer=customer, source="unsubscribe_link").count() == 1
+    withdrawal = ConsentChange.objects.get(customer=customer, source="erasure")
+    assert (withdrawal.channel, withdrawal.previous_status, withdrawal.new_status) == (
+        "sms",
+        "opted_in",
+        "opted_out",
+    )
     # And another customer's proof is untouched
     assert CommunicationConsent.objects.get(customer=other).ip_address == "203.0.113.9"
     # And erasing again changes nothing more

@@ -38,6 +38,9 @@ EMAIL = "ngozika.quist@example.com"
 PHONE = "+2348031234567"
 # What must be found nowhere after the erasure, in any spelling the data held.
 NEEDLES = [FIRST, LAST, OLD_FIRST, EMAIL, "8031234567", "803 123 4567"]
+# Held only as identifiers, and written into the timeline and events when they were added.
+MANYCHAT_ID, WHATSAPP = "998877665", "0805 987 6543"
+NEEDLES += [MANYCHAT_ID, "8059876543"]
 
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField, models.BinaryField)
 
@@ -72,6 +75,8 @@ def add_other_apps_data(actor: Actor, code: str) -> None:
         from rapport.identity.services import IdentifierService
 
         IdentifierService.add_identifier(actor=actor, code=code, type="email", value=EMAIL)
+        IdentifierService.add_identifier(actor=actor, code=code, type="manychat", value=MANYCHAT_ID)
+        IdentifierService.add_identifier(actor=actor, code=code, type="whatsapp", value=WHATSAPP)
     if apps.is_installed("rapport.consent"):
         from rapport.consent.services import ConsentService
 
@@ -174,7 +179,8 @@ def test_erasure_leaves_no_trace_of_the_person_in_any_table(tenant, person):
     assert CustomerAddress.objects.count() == addresses
     assert ContactPoint.objects.filter(customer=customer).count() == 0
     assert ExternalIdentity.objects.filter(customer=customer).count() == 0
-    assert TimelineEvent.objects.filter(customer=customer).count() == events + 1
+    # Two entries more: the email opt-in withdrawn, and the erasure itself.
+    assert TimelineEvent.objects.filter(customer=customer).count() == events + 2
     last = TimelineEvent.objects.filter(customer=customer).first()
     assert (last.title, last.event_type, last.metadata) == (
         "Personal data erased",
@@ -272,6 +278,16 @@ def test_an_erasure_answers_its_request(tenant, make_customer):
     assert request.status == "completed"
     assert request.completed_at is not None
     assert request.handled_by == "system:tests"
+    updated = OutboxEvent.objects.filter(type="data_subject_request.updated").get()
+    assert updated.data == {
+        "code": customer.code,
+        "request": str(request.uuid),
+        "request_kind": "erasure",
+        "status": "completed",
+    }
+    entry = TimelineEvent.objects.filter(customer=customer).first()
+    assert entry.title == "Data-subject request completed: erasure"
+    assert entry.metadata["kind"] == "data_subject_request_updated"
 
 
 @pytest.mark.parametrize("kind", ["access", "erasure"])

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from rapport.consent.models import CommunicationConsent, ConsentChange, Status
 from rapport.consent.services import (
+    ERASURE,
     MERGE,
     MERGE_UNDONE,
     PROOF_FIELDS,
@@ -116,7 +117,26 @@ class ConsentData:
         }
 
     def erase(self, customer: Customer, erasure: Erasure) -> int:
-        """Blank IPs, user agents and free-text sources; statuses stay, so opt-outs hold."""
+        """Withdraw every opt-in (a person who asked to be forgotten is sent nothing), then
+        blank IPs, user agents and free-text sources. Statuses stay, so opt-outs hold."""
+        now = timezone.now()
+        withdrawn = 0
+        for consent in CommunicationConsent.objects.filter(
+            customer=customer, status=Status.OPTED_IN
+        ):
+            consent.status, consent.revoked_at, consent.updated_at = Status.OPTED_OUT, now, now
+            consent.source, consent.ip_address, consent.user_agent = ERASURE, None, ""
+            consent.save()
+            record_change(
+                actor=erasure.actor,
+                customer=customer,
+                channel=consent.channel,
+                previous_status=Status.OPTED_IN,
+                new_status=Status.OPTED_OUT,
+                proof=Proof(legal_basis=consent.legal_basis, source=ERASURE),
+                at=now,
+            )
+            withdrawn += 1
         identifying = (
             Q(ip_address__isnull=False) | ~Q(user_agent="") | ~Q(source__in=[*SYSTEM_SOURCES, ""])
         )
@@ -127,7 +147,7 @@ class ConsentData:
         }
         consents = CommunicationConsent.objects.filter(customer=customer).filter(identifying)
         changes = ConsentChange.objects.filter(customer=customer).filter(identifying)
-        return consents.update(**scrubbed) + changes.update(**scrubbed)
+        return withdrawn + consents.update(**scrubbed) + changes.update(**scrubbed)
 
     def plan_merge(self, duplicate: Customer, survivor: Customer) -> list[MergeStep]:
         """Per channel, whose consent the survivor keeps and why; and the history that moves."""

@@ -44,8 +44,9 @@ UNSUBSCRIBE_LINK = "unsubscribe_link"
 ONE_CLICK_UNSUBSCRIBE = "one_click_unsubscribe"
 MERGE = "merge"
 MERGE_UNDONE = "merge_undone"
+ERASURE = "erasure"
 SYSTEM_SOURCES = frozenset(
-    {DOUBLE_OPT_IN, UNSUBSCRIBE_LINK, ONE_CLICK_UNSUBSCRIBE, MERGE, MERGE_UNDONE}
+    {DOUBLE_OPT_IN, UNSUBSCRIBE_LINK, ONE_CLICK_UNSUBSCRIBE, MERGE, MERGE_UNDONE, ERASURE}
 )
 
 PROOF_FIELDS = ("legal_basis", "source", "ip_address", "user_agent", "notice_version")

@@ -10,6 +10,7 @@ from typing import Any
 import phonenumbers
 from django.utils import timezone
 
+from rapport.customers import personal_data
 from rapport.customers.models import (
     ContactPoint,
     Customer,
@@ -66,8 +67,13 @@ def _phone_forms(value: str) -> list[str]:
     return [*forms, national, international, digits]
 
 
+def _looks_like_e164(value: str) -> bool:
+    return value.startswith("+") and value[1:].isdigit()
+
+
 def originals_of(customer: Customer) -> list[str]:
-    """Every value that names or reaches the person, as free text may hold it."""
+    """Every value that names or reaches the person, as free text may hold it, including the
+    values other apps hold (their handlers' `originals`)."""
     values = [
         customer.first_name,
         customer.last_name,
@@ -91,6 +97,9 @@ def originals_of(customer: Customer) -> list[str]:
     values.extend(
         ExternalIdentity.objects.filter(customer=customer).values_list("external_id", flat=True)
     )
+    for handler in personal_data.handlers("originals"):
+        for value in handler.originals(customer):
+            values.extend(_phone_forms(value) if _looks_like_e164(value) else [value])
     unique = {value.strip(): None for value in values if len(value.strip()) >= SHORTEST_ORIGINAL}
     return list(unique)
 

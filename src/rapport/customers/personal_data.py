@@ -73,6 +73,10 @@ class PersonalData(Protocol):
     def export(self, customer: Customer) -> Any:
         """Everything this app holds on the customer, as JSON-ready data."""
 
+    def originals(self, customer: Customer) -> list[str]:
+        """Values this app holds that name or reach the person (handles, ids, phones in E.164),
+        for the erasure to scrub from every app's free text. Asked before any app erases."""
+
     def erase(self, customer: Customer, erasure: Erasure) -> int:
         """Anonymize the customer's data in place; returns how many rows changed."""
 

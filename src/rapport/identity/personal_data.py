@@ -33,6 +33,12 @@ class IdentityData:
             ]
         }
 
+    def originals(self, customer: Customer) -> list[str]:
+        """The identifiers' values: a Manychat id or a handle may be written nowhere else."""
+        return list(
+            CustomerIdentifier.objects.filter(customer=customer).values_list("value", flat=True)
+        )
+
     def erase(self, customer: Customer, erasure: Erasure) -> int:
         """Delete the identifiers: after erasure, none of the old values finds anyone."""
         deleted, _ = CustomerIdentifier.objects.filter(customer=customer).delete()

@@ -205,6 +205,8 @@ class PrivacyService:
                     detail={},
                 )
             )
+            if request is not None:
+                _request_change(request, actor, "updated", "Data-subject request completed: erasure")
         return record
 
     @staticmethod
@@ -254,7 +256,11 @@ def _request_change(request: DataSubjectRequest, actor: Actor, verb: str, title:
             title=title,
             timeline_type="system",
             event=f"data_subject_request.{verb}",
-            detail={"request": str(request.uuid), "kind": request.kind, "status": request.status},
+            detail={
+                "request": str(request.uuid),
+                "request_kind": request.kind,
+                "status": request.status,
+            },
         )
     )
 

@@ -7,6 +7,7 @@ written.
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Model
 from django.http import HttpRequest
 from django.shortcuts import redirect
@@ -89,6 +90,16 @@ class ServiceFormMixin:
             self.message_user(request, error.message, messages.ERROR)
             opts = self.model._meta
             return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+
+    def changelist_view(self, request, extra_context=None):
+        # Actions on selected rows (delete, archive, …) change all of them or, when a service
+        # refuses one, none: the refusal is shown above the list.
+        try:
+            with transaction.atomic():
+                return super().changelist_view(request, extra_context)
+        except RapportError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return redirect(request.get_full_path())
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

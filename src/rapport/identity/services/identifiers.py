@@ -424,7 +424,8 @@ class IdentifierTypeService:
             ).count()
             if used:
                 raise Conflict(
-                    f"{used} identifiers are of type {identifier_type.name!r}; remove them first",
+                    f"{used} identifier{'s are' if used > 1 else ' is'} of type "
+                    f"{identifier_type.name!r}; remove {'them' if used > 1 else 'it'} first",
                     fields={"type_id": "In use"},
                 )
             identifier_type.delete()
