@@ -66,6 +66,10 @@ def test_the_export_holds_every_apps_section_and_round_trips_as_json(tenant, cus
     assert document["customer"]["phone"] == "+2348031234567"
     assert set(document["sections"]) == {h.name for h in personal_data.handlers("export")}
     assert {"customers", "timeline", "events", "privacy"} <= set(document["sections"])
+    # Every time reads one way, as the sections write theirs: ISO 8601 with the offset.
+    exported_at = dt.datetime.fromisoformat(document["exported_at"])
+    assert document["exported_at"] == exported_at.isoformat()
+    assert document["exported_at"].endswith("+00:00")
 
 
 def test_the_core_section_holds_everything_private_notes_included(tenant, customer):

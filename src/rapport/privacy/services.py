@@ -55,9 +55,18 @@ def _customer(actor: Actor, code: str, *, for_update: bool = False) -> Customer:
     return customer
 
 
+class _ExportEncoder(DjangoJSONEncoder):
+    def default(self, o: Any) -> Any:
+        # Every time in the document as the apps' sections write them: ISO 8601, to the
+        # microsecond, with its offset (Django's encoder would cut to milliseconds and say Z).
+        if isinstance(o, dt.datetime):
+            return o.isoformat()
+        return super().default(o)
+
+
 def _plain(document: Any) -> Any:
     """The document as JSON text would give it back: dates, UUIDs and Decimals become text."""
-    return json.loads(DjangoJSONEncoder().encode(document))
+    return json.loads(_ExportEncoder().encode(document))
 
 
 def _mentions(body: bytes, erasure: Erasure) -> bool:
