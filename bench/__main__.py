@@ -1,8 +1,9 @@
 """`python -m bench`: load N demo customers into PostgreSQL and benchmark the customer API.
 
 Creates (and at the end drops) its own database, times `rapport migrate` and `rapport demo`,
-serves the API with `rapport serve` on a free loopback port, measures a bounded number of
-requests, prints a table and rewrites docs/BENCHMARKS.md.
+times the email audience (`ConsentService.get_marketable_customers`) in this process, serves
+the API with `rapport serve` on a free loopback port, measures a bounded number of requests,
+prints a table and rewrites docs/BENCHMARKS.md.
 """
 
 import argparse
@@ -12,17 +13,19 @@ import random
 import shlex
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import psycopg
 from rich.console import Console
 
-from bench.load import Client, measure
+from bench.load import Client, Result, measure, percentile
 from bench.machine import describe
 from bench.report import Run, print_table, write_markdown
 from rapport.demo.generator import customer_code
@@ -37,7 +40,10 @@ TABLES = {
     "notes": "rapport_customers_note",
     "addresses": "rapport_customers_customeraddress",
     "timeline events": "rapport_timeline_timelineevent",
+    "consents": "rapport_consent_communicationconsent",
+    "consent changes": "rapport_consent_consentchange",
 }
+MARKETABLE_PATH = "/api/v1/consents/marketable?channel=email"
 
 console = Console()
 
@@ -56,11 +62,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="client threads")
     parser.add_argument("--requests", type=int, default=2_000, help="requests per benchmark line")
     parser.add_argument("--deep-page", type=int, default=1_000, help="page number of the deep page")
+    parser.add_argument(
+        "--audience-runs",
+        type=int,
+        default=5,
+        help="timed in-process reads of the email audience, after one untimed",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument("--no-write", action="store_true", help="Do not rewrite the output file")
     parser.add_argument("--keep-database", action="store_true", help="Do not drop it at the end")
     args = parser.parse_args(argv)
-    for name in ("customers", "batch_size", "workers", "threads", "requests", "deep_page"):
+    for name in (
+        "customers", "batch_size", "workers", "threads", "requests", "deep_page", "audience_runs",
+    ):  # fmt: skip
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
@@ -198,6 +212,8 @@ def benchmark(
         database_size = connection.execute(
             "SELECT pg_size_pretty(pg_database_size(current_database()))"
         ).fetchone()[0]
+    console.print("timing the email audience in-process…")
+    audience, marketable = time_audience(env, args.audience_runs)
     _, api_key = rapport(
         "createapikey", "--name", "bench", "--scopes", "read", "--quiet", env=env, capture=True
     )
@@ -235,10 +251,72 @@ def benchmark(
         row_counts=row_counts,
         database_size=database_size,
         demo_summary=demo_output,
-        results=results,
+        results=[*results, *audience],
+        marketable=marketable,
         machine=describe(postgresql),
         finished_at=dt.datetime.now(dt.UTC),
     )
+
+
+def timed(name: str, call: Callable[[], object], runs: int) -> Result:
+    """Call `call` once untimed, then `runs` times timed, in this process."""
+    call()
+    milliseconds = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        call()
+        milliseconds.append((time.perf_counter() - began) * 1000)
+    values = sorted(milliseconds)
+    return Result(
+        name=name,
+        requests=runs,
+        errors=0,
+        p50_ms=percentile(values, 0.50),
+        p99_ms=percentile(values, 0.99),
+        mean_ms=statistics.fmean(values),
+        per_second=runs / (sum(values) / 1000),
+    )
+
+
+def time_audience(env: dict[str, str], runs: int) -> tuple[list[Result], int]:
+    """Time the email audience in this process: its count, and every code as campaigns read it.
+
+    Returns the two results and the audience's size.
+    """
+    for name in ("DATABASE_URL", "RAPPORT_DATA_DIR", "DJANGO_SETTINGS_MODULE"):
+        os.environ[name] = env[name]
+    os.environ.pop("RAPPORT_DEBUG", None)
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    from rapport.consent import selectors
+    from rapport.consent.services import ConsentService
+    from rapport.tenancy.services import TenantService
+
+    tenant = TenantService.get_default()
+    try:
+        marketable = selectors.marketable_customers(tenant=tenant, channel="email").count()
+        codes = ConsentService.get_marketable_customers(tenant=tenant, channel="email")
+        if len(codes) != marketable or not marketable:
+            raise SystemExit(f"the email audience has {len(codes):,} codes, counted {marketable:,}")
+        results = [
+            timed(
+                'consent.selectors.marketable_customers(channel="email").count() (in-process)',
+                lambda: selectors.marketable_customers(tenant=tenant, channel="email").count(),
+                runs,
+            ),
+            timed(
+                f'ConsentService.get_marketable_customers(channel="email") '
+                f"(in-process, {marketable:,} codes)",
+                lambda: ConsentService.get_marketable_customers(tenant=tenant, channel="email"),
+                runs,
+            ),
+        ]
+    finally:
+        connections.close_all()
+    return results, marketable
 
 
 def measure_all(args: argparse.Namespace, port: int, api_key: str):
@@ -283,7 +361,15 @@ def measure_all(args: argparse.Namespace, port: int, api_key: str):
         requests=args.requests,
         threads=args.threads,
     )
-    return [detail, first_page, deep], deep_page, walk_seconds
+    audience_page = measure(
+        f"GET {MARKETABLE_PATH}",
+        port=port,
+        api_key=api_key,
+        paths=lambda i: MARKETABLE_PATH,
+        requests=args.requests,
+        threads=args.threads,
+    )
+    return [detail, first_page, deep, audience_page], deep_page, walk_seconds
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ class Run:
     database_size: str
     demo_summary: str
     results: list[Result]
+    marketable: int  # customers opted in to email: the consent lines' audience
     machine: Machine
     finished_at: dt.datetime
 
@@ -137,6 +138,12 @@ Command:
   addresses, contact points and the referral count.
 - Latency is measured per request at the client, from sending to the last byte read;
   requests/s is the number of requests over the wall time of the whole line.
+- The consent lines read the email audience: the {run.marketable:,} live customers opted in
+  to email (the demo gives consents with their history). `GET /api/v1/consents/marketable`
+  is its first page of 50 codes, by code. The two in-process lines run in the benchmark's own
+  process, on one connection, after one untimed run each, before the server starts: the
+  selector's count, and `ConsentService.get_marketable_customers`, which fetches every code,
+  sorted, as a campaign send would; their "requests" are calls.
 """
 
 

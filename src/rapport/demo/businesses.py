@@ -13,6 +13,19 @@ class TagSpec:
 
 
 @dataclass(frozen=True)
+class PreferenceSpec:
+    """A preference some customers tell (or show) the business, and the values it takes."""
+
+    category: str
+    key: str
+    # Plain JSON values; repeated entries weight the draw.
+    values: tuple[object, ...]
+    share: float  # fraction of the customers with preferences who hold this one
+    preference_type: str = "explicit"  # explicit, inferred or restriction
+    sources: tuple[str, ...] = ("form",)
+
+
+@dataclass(frozen=True)
 class Business:
     """How one kind of business meets, serves and remembers its customers."""
 
@@ -29,6 +42,7 @@ class Business:
     # Typical order in the currency's major unit, before a random spread of x0.3 to x3.
     typical_order: dict[str, int]
     order_prefix: str
+    preferences: tuple[PreferenceSpec, ...] = ()
 
 
 COMMON_TAGS = (
@@ -36,6 +50,23 @@ COMMON_TAGS = (
     TagSpec("New Customer", "#28a745", "First-time visitors", 0.10, customer_type="new"),
     TagSpec("Birthday Club", "#e83e8c", "Gets a treat in their birthday month", 0.06),
     TagSpec("Do Not Disturb", "#343a40", "Asked for no marketing calls", 0.02),
+)
+
+COMMON_PREFERENCES = (
+    PreferenceSpec(
+        "communication",
+        "preferred_time",
+        ("morning", "morning", "afternoon", "evening", "evening", "weekends"),
+        0.35,
+        sources=("form", "chat", "pos"),
+    ),
+    PreferenceSpec(
+        "communication",
+        "frequency",
+        ("weekly", "monthly", "monthly", "offers_only"),
+        0.15,
+        sources=("form", "chat"),
+    ),
 )
 
 TYPICAL_ORDER_RETAIL = {"NGN": 18_000, "BRL": 120, "MXN": 450, "USD": 45}
@@ -102,6 +133,52 @@ RETAIL = Business(
     ),
     typical_order=TYPICAL_ORDER_RETAIL,
     order_prefix="ORD",
+    preferences=(
+        *COMMON_PREFERENCES,
+        PreferenceSpec(
+            "sizes",
+            "clothing",
+            ("S", "M", "M", "L", "L", "XL", "XXL"),
+            0.25,
+            sources=("pos", "chat"),
+        ),
+        PreferenceSpec("sizes", "shoes", tuple(range(37, 47)), 0.2, sources=("pos", "chat")),
+        PreferenceSpec(
+            "shopping",
+            "categories",
+            (
+                ["fabrics"],
+                ["fabrics", "handbags"],
+                ["perfume"],
+                ["sneakers"],
+                ["hair_products"],
+                ["kitchenware"],
+                ["phone_accessories"],
+            ),
+            0.3,
+            preference_type="inferred",
+            sources=("order_history",),
+        ),
+        PreferenceSpec(
+            "payment",
+            "method",
+            ("bank_transfer", "bank_transfer", "cash_on_delivery", "card"),
+            0.25,
+            preference_type="inferred",
+            sources=("order_history",),
+        ),
+        PreferenceSpec(
+            "delivery", "time", ("morning", "after_5pm", "weekends"), 0.15, sources=("chat",)
+        ),
+        PreferenceSpec("packaging", "bag", ("no_plastic", "paper", "own_bag"), 0.08),
+        PreferenceSpec(
+            "health",
+            "allergies",
+            (["fragrance"], ["latex"], ["nickel"]),
+            0.04,
+            preference_type="restriction",
+        ),
+    ),
 )
 
 CLINIC = Business(
@@ -153,6 +230,48 @@ CLINIC = Business(
     ),
     typical_order={"NGN": 25_000, "BRL": 180, "MXN": 650, "USD": 90},
     order_prefix="INV",
+    preferences=(
+        *COMMON_PREFERENCES,
+        PreferenceSpec(
+            "appointments",
+            "preferred_day",
+            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "saturday"),
+            0.25,
+            sources=("front_desk", "chat"),
+        ),
+        PreferenceSpec(
+            "appointments",
+            "reminder",
+            ("day_before", "day_before", "two_days_before", "morning_of"),
+            0.2,
+            sources=("front_desk", "form"),
+        ),
+        PreferenceSpec(
+            "pet_health",
+            "allergies",
+            (["chicken"], ["beef"], ["chicken", "wheat"], ["penicillin"], ["flea_collars"]),
+            0.12,
+            preference_type="restriction",
+            sources=("consultation",),
+        ),
+        PreferenceSpec(
+            "pet_health",
+            "medication_restrictions",
+            (["ivermectin"], ["nsaids"], ["acepromazine"]),
+            0.05,
+            preference_type="restriction",
+            sources=("consultation",),
+        ),
+        PreferenceSpec(
+            "pet_food",
+            "brand",
+            ("royal_canin", "hills", "purina_pro_plan", "hypoallergenic"),
+            0.3,
+            preference_type="inferred",
+            sources=("order_history",),
+        ),
+        PreferenceSpec("handling", "needs_muzzle", (True,), 0.05, sources=("consultation",)),
+    ),
 )
 
 CAFE = Business(
@@ -202,6 +321,44 @@ CAFE = Business(
     ),
     typical_order={"NGN": 6_500, "BRL": 38, "MXN": 140, "USD": 14},
     order_prefix="TKT",
+    preferences=(
+        *COMMON_PREFERENCES,
+        PreferenceSpec(
+            "drinks",
+            "milk",
+            ("oat", "oat", "almond", "soy", "whole", "skimmed", "lactose_free"),
+            0.35,
+            sources=("pos", "chat"),
+        ),
+        PreferenceSpec(
+            "drinks",
+            "coffee",
+            ("flat_white", "espresso", "cappuccino", "decaf", "iced_latte", "americano"),
+            0.35,
+            preference_type="inferred",
+            sources=("order_history",),
+        ),
+        PreferenceSpec("drinks", "sugar", ("none", "none", "one", "two", "sweetener"), 0.15),
+        PreferenceSpec(
+            "diet",
+            "restrictions",
+            (["vegan"], ["vegetarian"], ["gluten_free"], ["lactose_free"], ["halal"]),
+            0.15,
+            preference_type="restriction",
+            sources=("form", "chat"),
+        ),
+        PreferenceSpec(
+            "health",
+            "allergies",
+            (["nuts"], ["peanuts"], ["sesame"], ["eggs"], ["nuts", "sesame"]),
+            0.08,
+            preference_type="restriction",
+            sources=("form", "pos"),
+        ),
+        PreferenceSpec(
+            "seating", "table", ("window", "terrace", "quiet_corner"), 0.1, sources=("chat",)
+        ),
+    ),
 )
 
 BUSINESSES = {business.key: business for business in (RETAIL, CLINIC, CAFE)}

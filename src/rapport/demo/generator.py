@@ -2,7 +2,8 @@
 
 One random stream is read customer after customer, so the data does not depend on the batch
 size. Rows are plain tuples in the column order of the `*_FIELDS` below, ready for COPY or a
-multi-row INSERT.
+multi-row INSERT. The optional apps' rows (`rapport.demo.optional_apps`) come from streams of
+their own, so installing an app adds rows without changing anyone's name, phone or history.
 """
 
 import datetime as dt
@@ -11,8 +12,9 @@ import math
 import random
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import phonenumbers
 
@@ -66,6 +68,23 @@ NOTE_FIELDS = (
 EVENT_FIELDS = (
     "uuid", "tenant_id", "customer_id", "event_type", "title", "description", "channel",
     "reference", "metadata", "actor", "created_at",
+)  # fmt: skip
+# The optional apps' tables (written only when the app is installed).
+CONSENT_FIELDS = (
+    "uuid", "tenant_id", "customer_id", "channel", "status", "legal_basis", "source",
+    "ip_address", "user_agent", "consented_at", "revoked_at", "notice_version", "created_at",
+    "updated_at",
+)  # fmt: skip
+CONSENT_CHANGE_FIELDS = (
+    "uuid", "tenant_id", "customer_id", "channel", "previous_status", "new_status",
+    "legal_basis", "source", "ip_address", "user_agent", "notice_version", "actor", "created_at",
+)  # fmt: skip
+IDENTIFIER_FIELDS = (
+    "uuid", "tenant_id", "customer_id", "type", "value", "is_primary", "source", "created_at",
+)  # fmt: skip
+PREFERENCE_FIELDS = (
+    "uuid", "tenant_id", "customer_id", "category", "key", "value", "preference_type",
+    "confidence", "source", "created_at", "updated_at",
 )  # fmt: skip
 
 
@@ -124,6 +143,31 @@ class Batch:
     customer_tags: list[tuple] = field(default_factory=list)
     notes: list[tuple] = field(default_factory=list)
     events: list[tuple] = field(default_factory=list)
+    consents: list[tuple] = field(default_factory=list)
+    consent_changes: list[tuple] = field(default_factory=list)
+    identifiers: list[tuple] = field(default_factory=list)
+    preferences: list[tuple] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCustomer:
+    """What the optional apps' draws need to know of a customer just drawn."""
+
+    id: int
+    created: float  # POSIX seconds
+    phone: str
+    email: str
+    instagram: str
+    facebook: str
+    contact_method: str
+    source: str
+    is_phone_only: bool
+
+
+class OptionalRows(Protocol):
+    """The rows of one optional app for each customer, drawn from the app's own stream."""
+
+    def draw(self, batch: Batch, customer: DemoCustomer) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -159,6 +203,7 @@ class DemoGenerator:
         total: int,
         now: dt.datetime,
         first_index: int = 0,
+        optional: Sequence[OptionalRows] = (),
     ) -> None:
         # A tenant that already has demo customers gets new people, not the same ones again.
         self.random = random.Random(seed if first_index == 0 else f"{seed}:{first_index}")
@@ -183,6 +228,7 @@ class DemoGenerator:
         self.country = country.upper()
         self.phone_draw = _phone_drawer(locale)
         self.slugs: dict[str, str] = {}
+        self.optional = tuple(optional)
 
     def slug(self, name: str) -> str:
         slug = self.slugs.get(name)
@@ -315,6 +361,13 @@ class DemoGenerator:
             self._notes(batch, customer_id, created)
         for _ in range(choice(TOUCHPOINT_COUNTS)):
             self._touchpoint(batch, customer_id, created, source)
+        if self.optional:
+            person = DemoCustomer(
+                customer_id, created, phone, email, instagram, facebook, contact_method, source,
+                phone_only,
+            )  # fmt: skip
+            for rows in self.optional:
+                rows.draw(batch, person)
 
     def _address(self, batch: Batch, customer_id: int, place, created: float) -> None:
         rnd, choice = self.random.random, self.random.choice

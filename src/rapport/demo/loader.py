@@ -2,24 +2,32 @@
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.apps import apps as django_apps
+from django.db import connection, models, transaction
 
 from rapport.customers.models import Customer, CustomerAddress, CustomerTag, Note, Tag
 from rapport.customers.services import TagService
 from rapport.demo.businesses import BUSINESSES, Business, default_business
 from rapport.demo.generator import (
     ADDRESS_FIELDS,
+    CONSENT_CHANGE_FIELDS,
+    CONSENT_FIELDS,
     CUSTOMER_FIELDS,
     CUSTOMER_TAG_FIELDS,
     EVENT_FIELDS,
+    IDENTIFIER_FIELDS,
     NOTE_FIELDS,
+    PREFERENCE_FIELDS,
+    Batch,
     DemoGenerator,
     TagChoice,
 )
 from rapport.demo.locales import locale_for
+from rapport.demo.optional_apps import IDENTIFIER_TYPES, OPTIONAL_APPS, optional_rows
 from rapport.demo.writers import TableWriter
 from rapport.tenancy.actors import Actor
 from rapport.tenancy.models import Tenant
@@ -29,6 +37,7 @@ DEFAULT_BATCH_SIZE = 5_000
 FIRST, LAST, REFERRED_BY = (
     CUSTOMER_FIELDS.index(name) for name in ("first_name", "last_name", "referred_by_id")
 )
+CONSENT_STATUS = CONSENT_FIELDS.index("status")
 
 
 @dataclass
@@ -47,11 +56,43 @@ class DemoSummary:
     notes: int = 0
     addresses: int = 0
     events: int = 0
+    # The optional apps installed, whose rows were written too.
+    optional_apps: tuple[str, ...] = ()
+    consents: int = 0
+    opted_in: int = 0
+    consent_changes: int = 0
+    identifiers: int = 0
+    preferences: int = 0
     seconds: float = 0.0
+
+    def add(self, batch: Batch) -> None:
+        """Count a batch just written."""
+        self.customers += len(batch.customers)
+        self.phone_only += sum(1 for row in batch.customers if not (row[FIRST] or row[LAST]))
+        self.referred += sum(1 for row in batch.customers if row[REFERRED_BY] is not None)
+        self.addresses += len(batch.addresses)
+        self.customer_tags += len(batch.customer_tags)
+        self.notes += len(batch.notes)
+        self.events += len(batch.events)
+        self.consents += len(batch.consents)
+        self.opted_in += sum(1 for row in batch.consents if row[CONSENT_STATUS] == "opted_in")
+        self.consent_changes += len(batch.consent_changes)
+        self.identifiers += len(batch.identifiers)
+        self.preferences += len(batch.preferences)
 
     @property
     def rows(self) -> int:
-        return self.customers + self.customer_tags + self.notes + self.addresses + self.events
+        return (
+            self.customers
+            + self.customer_tags
+            + self.notes
+            + self.addresses
+            + self.events
+            + self.consents
+            + self.consent_changes
+            + self.identifiers
+            + self.preferences
+        )
 
 
 def resolve_business(tenant: Tenant, business: str | None) -> Business:
@@ -109,13 +150,53 @@ def _code_checker(tenant: Tenant, candidates: list[str]) -> Callable[[str], bool
     return is_taken
 
 
-def _refresh_statistics(models: list) -> None:
+def _refresh_statistics(tables: list[type[models.Model]]) -> None:
     """Let the query planner see the new rows; stale statistics after a bulk load make it pick
     sequential scans over the indexes the lists are built on."""
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for model in models:
+        for model in tables:
             cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
+
+
+def installed_optional_apps() -> tuple[str, ...]:
+    """The optional apps (consent, identity, preferences) installed here, by short name."""
+    return tuple(name for name in OPTIONAL_APPS if django_apps.is_installed(f"rapport.{name}"))
+
+
+def _optional_tables(
+    installed: Sequence[str],
+) -> list[tuple[str, type[models.Model], Sequence[str]]]:
+    """(Batch attribute, model, columns) of the installed optional apps' tables.
+
+    Their models are imported here, only once the app is known to be installed.
+    """
+    tables: list[tuple[str, type[models.Model], Sequence[str]]] = []
+    if "consent" in installed:
+        from rapport.consent.models import CommunicationConsent, ConsentChange
+
+        tables.append(("consents", CommunicationConsent, CONSENT_FIELDS))
+        tables.append(("consent_changes", ConsentChange, CONSENT_CHANGE_FIELDS))
+    if "identity" in installed:
+        from rapport.identity.models import CustomerIdentifier
+
+        tables.append(("identifiers", CustomerIdentifier, IDENTIFIER_FIELDS))
+    if "preferences" in installed:
+        from rapport.preferences.models import CustomerPreference
+
+        tables.append(("preferences", CustomerPreference, PREFERENCE_FIELDS))
+    return tables
+
+
+def _identifiers_in_use(tenant: Tenant) -> set[tuple[str, str]]:
+    """The (type, value) pairs the demo's identifiers must not take: already someone's."""
+    from rapport.identity.models import CustomerIdentifier
+
+    return set(
+        CustomerIdentifier.objects.filter(tenant=tenant, type__in=IDENTIFIER_TYPES).values_list(
+            "type", "value"
+        )
+    )
 
 
 def load_demo(
@@ -128,54 +209,84 @@ def load_demo(
     now: dt.datetime | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> DemoSummary:
-    """Add `customers` demo customers (and their tags, notes, addresses, timeline) to a tenant."""
+    """Add `customers` demo customers (and their tags, notes, addresses, timeline) to a tenant,
+    with their consents, identifiers and preferences where those apps are installed."""
     started = time.perf_counter()
     kind = resolve_business(tenant, business)
-    summary = DemoSummary(tenant=tenant.slug, business=kind.key, seed=seed)
+    installed = installed_optional_apps()
+    summary = DemoSummary(tenant=tenant.slug, business=kind.key, seed=seed, optional_apps=installed)
     tags, summary.tags_created = ensure_tags(tenant, kind)
     summary.tags_used = len(tags)
     existing = Customer.objects.filter(tenant=tenant).count()
+    locale = locale_for(tenant.country)
+    now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    in_use = _identifiers_in_use(tenant) if existing and "identity" in installed else None
+    optional = optional_rows(
+        installed,
+        seed=seed,
+        tenant_id=tenant.pk,
+        locale=locale,
+        business=kind,
+        now=now,
+        first_index=existing,
+        identifiers_in_use=in_use,
+    )
     generator = DemoGenerator(
         seed=seed,
         tenant_id=tenant.pk,
         country=tenant.country,
         currency=tenant.currency,
-        locale=locale_for(tenant.country),
+        locale=locale,
         business=kind,
         tags=tags,
         total=customers,
-        now=(now or dt.datetime.now(dt.UTC)).replace(microsecond=0),
+        now=now,
         first_index=existing,
+        optional=optional,
     )
-    writers = [
-        ("customers", TableWriter(connection, Customer, CUSTOMER_FIELDS)),
-        ("addresses", TableWriter(connection, CustomerAddress, ADDRESS_FIELDS)),
-        ("customer_tags", TableWriter(connection, CustomerTag, CUSTOMER_TAG_FIELDS)),
-        ("notes", TableWriter(connection, Note, NOTE_FIELDS)),
-        ("events", TableWriter(connection, TimelineEvent, EVENT_FIELDS)),
+    tables: list[tuple[str, type[models.Model], Sequence[str]]] = [
+        ("customers", Customer, CUSTOMER_FIELDS),
+        ("addresses", CustomerAddress, ADDRESS_FIELDS),
+        ("customer_tags", CustomerTag, CUSTOMER_TAG_FIELDS),
+        ("notes", Note, NOTE_FIELDS),
+        ("events", TimelineEvent, EVENT_FIELDS),
+        *_optional_tables(installed),
     ]
+    writers = [(name, TableWriter(connection, model, fields)) for name, model, fields in tables]
+
+    def draw(count: int) -> Batch:
+        ids = _reserve_customer_ids(count)
+        is_taken = None
+        if existing:
+            planned = [generator.codes.code(generator.index + i) for i in range(count)]
+            is_taken = _code_checker(tenant, planned)
+        return generator.batch(ids, is_taken)
+
+    # On PostgreSQL, into an empty tenant, the next batch is drawn in a thread while this one is
+    # written, so the server works through the COPY as the next rows are made. (There, ids come
+    # from the sequence and no code needs checking; on SQLite, ids follow the rows written.)
+    ahead = connection.vendor == "postgresql" and not existing
+    drawing = ThreadPoolExecutor(max_workers=1) if ahead else None
+    following: Future[Batch] | None = None
     done = 0
-    while done < customers:
-        count = min(batch_size, customers - done)
-        with transaction.atomic():
-            ids = _reserve_customer_ids(count)
-            is_taken = None
-            if existing:
-                planned = [generator.codes.code(generator.index + i) for i in range(count)]
-                is_taken = _code_checker(tenant, planned)
-            batch = generator.batch(ids, is_taken)
-            for name, writer in writers:
-                writer.write(getattr(batch, name))
-        done += count
-        summary.customers += count
-        summary.phone_only += sum(1 for row in batch.customers if not (row[FIRST] or row[LAST]))
-        summary.referred += sum(1 for row in batch.customers if row[REFERRED_BY] is not None)
-        summary.addresses += len(batch.addresses)
-        summary.customer_tags += len(batch.customer_tags)
-        summary.notes += len(batch.notes)
-        summary.events += len(batch.events)
-        if on_batch is not None:
-            on_batch(count)
-    _refresh_statistics([Customer, CustomerAddress, CustomerTag, Note, TimelineEvent])
+    try:
+        while done < customers:
+            count = min(batch_size, customers - done)
+            with transaction.atomic():
+                batch = following.result() if following is not None else draw(count)
+                following = None
+                after = min(batch_size, customers - done - count)
+                if drawing is not None and after:
+                    following = drawing.submit(generator.batch, _reserve_customer_ids(after))
+                for name, writer in writers:
+                    writer.write(getattr(batch, name))
+            done += count
+            summary.add(batch)
+            if on_batch is not None:
+                on_batch(count)
+    finally:
+        if drawing is not None:
+            drawing.shutdown(cancel_futures=True)
+    _refresh_statistics([model for _, model, _ in tables])
     summary.seconds = time.perf_counter() - started
     return summary

@@ -22,7 +22,8 @@ from rapport.tenancy.services import TenantService
 
 class Command(BaseCommand):
     help = (
-        "Fill a tenant with demo customers, tags, notes, addresses and timeline events. "
+        "Fill a tenant with demo customers, tags, notes, addresses and timeline events, and "
+        "their consents, identifiers and preferences where those apps are installed. "
         "The same --seed gives the same data."
     )
 
@@ -108,12 +109,22 @@ class Command(BaseCommand):
 
     def _report(self, summary: DemoSummary) -> None:
         rate = summary.customers / summary.seconds if summary.seconds else 0
+        optional = ""
+        if "consent" in summary.optional_apps:
+            optional += (
+                f", {summary.consents:,} consents ({summary.opted_in:,} opted in) "
+                f"with {summary.consent_changes:,} changes"
+            )
+        if "identity" in summary.optional_apps:
+            optional += f", {summary.identifiers:,} identifiers"
+        if "preferences" in summary.optional_apps:
+            optional += f", {summary.preferences:,} preferences"
         self.stdout.write(
             f"Demo data for tenant {summary.tenant!r} ({summary.business}, seed {summary.seed}): "
             f"{summary.customers:,} customers ({summary.phone_only:,} phone-only, "
             f"{summary.referred:,} referred), {summary.tags_used} tags "
             f"({summary.tags_created} new) put on {summary.customer_tags:,} times, "
             f"{summary.notes:,} notes, {summary.addresses:,} addresses, "
-            f"{summary.events:,} timeline events; {summary.rows:,} rows in "
+            f"{summary.events:,} timeline events{optional}; {summary.rows:,} rows in "
             f"{summary.seconds:.1f} s ({rate:,.0f} customers/s)."
         )
