@@ -42,9 +42,7 @@ REPLAY_FETCH_SIZE = 200
 
 
 def _require_admin(actor: Actor, what: str) -> None:
-    # A system process (the CLI, a worker) runs with the operator's own authority.
-    is_system = actor.user is None and actor.api_key is None
-    if not (actor.is_admin or is_system):
+    if not actor.is_operator:
         raise PermissionDenied(f"Only an admin may {what}")
 
 
@@ -215,7 +213,9 @@ class PrivacyService:
                 )
             )
             if request is not None:
-                _request_change(request, actor, "updated", "Data-subject request completed: erasure")
+                _request_change(
+                    request, actor, "updated", "Data-subject request completed: erasure"
+                )
         return record
 
     @staticmethod

@@ -21,6 +21,11 @@ class Actor:
         return self.api_key is not None and self.api_key.has_scope(Scope.ADMIN)
 
     @property
+    def is_operator(self) -> bool:
+        """An admin, or a system process (the CLI, a worker) run by whoever runs rapport."""
+        return self.is_admin or (self.user is None and self.api_key is None)
+
+    @property
     def user_id(self) -> int | None:
         return getattr(self.user, "pk", None)
 

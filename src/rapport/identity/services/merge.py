@@ -117,7 +117,7 @@ class MergeService:
     ) -> CustomerMerge:
         """Merge `duplicate` into `survivor`; below the evidence threshold an admin must say why."""
         override_reason = override_reason.strip()
-        if override_reason and not actor.is_admin:
+        if override_reason and not actor.is_operator:
             raise PermissionDenied(
                 "Only an admin can merge without enough evidence",
                 fields={"override_reason": "Needs the admin scope"},
