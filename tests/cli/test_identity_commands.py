@@ -24,7 +24,7 @@ from rapport.timeline.models import TimelineEvent
 pytestmark = pytest.mark.django_db
 
 RAPPORT = [sys.executable, "-m", "rapport.cli"]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Terminal(io.StringIO):

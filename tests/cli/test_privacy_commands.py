@@ -23,7 +23,7 @@ from rapport.tenancy.actors import Actor
 pytestmark = pytest.mark.django_db
 
 RAPPORT = [sys.executable, "-m", "rapport.cli"]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Terminal(io.StringIO):
