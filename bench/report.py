@@ -144,6 +144,9 @@ Command:
   process, on one connection, after one untimed run each, before the server starts: the
   selector's count, and `ConsentService.get_marketable_customers`, which fetches every code,
   sorted, as a campaign send would; their "requests" are calls.
+
+Finding duplicate customers is measured on its own, by `python -m bench.duplicates`:
+see [BENCHMARKS-duplicates.md](BENCHMARKS-duplicates.md).
 """
 
 
