@@ -3,7 +3,13 @@
 from rapport.settings import *  # noqa: F403
 from rapport.settings import INSTALLED_APPS
 
-OPTIONAL_APPS = {"rapport.identity", "rapport.consent", "rapport.preferences", "rapport.privacy"}
+OPTIONAL_APPS = {
+    "rapport.identity",
+    "rapport.consent",
+    "rapport.preferences",
+    "rapport.privacy",
+    "rapport.loyalty",
+}
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in OPTIONAL_APPS]
 
 

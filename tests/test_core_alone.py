@@ -41,5 +41,14 @@ def test_the_core_runs_without_the_optional_apps(tmp_path):
         "unsubscribe page": 404,
     }
     assert "/api/v1/customers/{code}" in answer["paths"]
-    optional = ("consent", "preference", "identifier", "merge", "duplicate", "erase", "export")
+    optional = (
+        "consent",
+        "preference",
+        "identifier",
+        "merge",
+        "duplicate",
+        "erase",
+        "export",
+        "loyalty",
+    )
     assert [path for path in answer["paths"] if any(word in path for word in optional)] == []

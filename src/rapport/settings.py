@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "rapport.timeline",
     "rapport.events",
     "rapport.privacy",
+    "rapport.loyalty",
     "rapport.cli",
 ]
 

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.django_db
 
 CORE_MODELS = (ContactPoint, CustomerAddress, CustomerTag, Note, ExternalIdentity)
 # Ledgers only grow: a merge and its undo each add entries, so they are compared without them.
-APPEND_ONLY = {"consent": ("history",)}
+APPEND_ONLY = {"consent": ("history",), "loyalty": ("transactions",)}
 
 
 @pytest.fixture
@@ -69,6 +69,10 @@ def add_app_data(actor, code: str, marker: str) -> None:
         PreferenceService.set_preference(
             actor=actor, code=code, category="drinks", key=f"{marker}_milk", value="oat"
         )
+    if apps.is_installed("rapport.loyalty"):
+        from rapport.loyalty.services import LoyaltyService
+
+        LoyaltyService.earn_points(actor=actor, code=code, points=100, reference=f"{marker}-1")
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Loyalty: programs, tiers, rules, accounts, an append-only points ledger and stamp cards."""
