@@ -147,6 +147,9 @@ Command:
 
 Finding duplicate customers is measured on its own, by `python -m bench.duplicates`:
 see [BENCHMARKS-duplicates.md](BENCHMARKS-duplicates.md).
+
+Loyalty earning under concurrent clients is measured on its own, by `python -m bench.loyalty`:
+see [BENCHMARKS-loyalty.md](BENCHMARKS-loyalty.md).
 """
 
 

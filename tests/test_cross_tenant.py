@@ -34,6 +34,14 @@ from rapport.customers.services import (
 from rapport.events.models import OutboxEvent
 from rapport.identity.models import CustomerIdentifier, CustomerMerge, IdentifierType
 from rapport.identity.services import IdentifierService, IdentifierTypeService, MergeService
+from rapport.loyalty.models import (
+    LoyaltyAccount,
+    LoyaltyProgram,
+    LoyaltyRule,
+    LoyaltyTier,
+    LoyaltyTransaction,
+)
+from rapport.loyalty.services import LoyaltyProgramService, LoyaltyService
 from rapport.preferences.models import CustomerPreference
 from rapport.preferences.services import PreferenceService
 from rapport.privacy.models import DataSubjectRequest, ErasureRecord
@@ -110,6 +118,15 @@ SAMPLE_BODIES = {
         "notes": "Injected",
     },
     ("PUT", "/api/v1/customers/{code}/preferences/{category}/{key}"): {"value": "Injected"},
+    ("POST", "/api/v1/customers/{code}/loyalty/earn"): {"reference": "Injected", "points": 5},
+    ("POST", "/api/v1/customers/{code}/loyalty/redeem"): {"reference": "Injected", "points": 5},
+    ("POST", "/api/v1/customers/{code}/loyalty/stamps"): {"reference": "Injected"},
+    ("POST", "/api/v1/customers/{code}/loyalty/bonus"): {"event": "birthday"},
+    ("POST", "/api/v1/customers/{code}/loyalty/adjust"): {"points": 5, "description": "Injected"},
+    ("POST", "/api/v1/customers/{code}/loyalty/transactions/{transaction_id}/reverse"): {
+        "reference": "Injected"
+    },
+    ("PATCH", "/api/v1/loyalty/rules/{rule_id}"): {"name": "Injected"},
 }
 
 
@@ -171,6 +188,14 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
         preference_type="restriction",
     )
 
+    LoyaltyProgramService.configure_program(actor=actor, name=f"{MARK} Club")
+    rule = LoyaltyProgramService.create_rule(
+        actor=actor, name=f"{MARK} birthday", kind="bonus", event="birthday", points=50
+    )
+    earned = LoyaltyService.earn_points(
+        actor=actor, code=customer.code, reference=f"{MARK}-order", points=100
+    )
+
     for code in ("QWERTZ-KEEP", "QWERTZ-DUP"):
         make_customer(code=code, first_name=f"{MARK} Twin", email="qwertz.twin@example.com")
     merge = MergeService.merge(actor=actor, survivor="QWERTZ-KEEP", duplicate="QWERTZ-DUP")
@@ -180,6 +205,8 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
     theirs = make_customer(actor=other_actor, code="THEIRS-1", first_name="Theirs")
     make_customer(actor=other_actor, first_name="Theirs too", referred_by=theirs.code)
     TagService.add_tags(actor=other_actor, code=theirs.code, names=["Their tag"])
+    # Enrolled too, so their own code reaches an account: what is refused is the record's id.
+    LoyaltyService.enroll(actor=other_actor, code=theirs.code)
 
     return Records(
         parameters={
@@ -200,6 +227,8 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             "request_id": str(data_request.uuid),
             "category": "health",
             "key": "allergies",
+            "rule_id": str(rule.uuid),
+            "transaction_id": str(earned.transaction.uuid),
         },
         texts=[
             MARK.lower(),
@@ -214,6 +243,9 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             str(identifier_type.uuid),
             str(merge.uuid),
             str(data_request.uuid),
+            str(rule.uuid),
+            str(earned.transaction.uuid),
+            str(earned.account.uuid),
             api_key.prefix,
             "+2348031234567",
         ],
@@ -241,6 +273,11 @@ SNAPSHOT_MODELS = [
     DataSubjectRequest,
     ErasureRecord,
     CustomerPreference,
+    LoyaltyProgram,
+    LoyaltyTier,
+    LoyaltyRule,
+    LoyaltyAccount,
+    LoyaltyTransaction,
 ]
 
 
@@ -423,7 +460,8 @@ def test_another_tenants_lists_show_their_own_rows(records, other_api):
     assert names == {"Theirs", "Theirs too"}
     assert [tag["name"] for tag in other_api.get("/tags").json()] == ["Their tag"]
     assert [row["code"] for row in other_api.get("/referrals/top").json()] == ["THEIRS-1"]
-    assert len(other_api.get("/activity").json()["items"]) == 3
+    # Two customers created, one tagged, one enrolled in loyalty
+    assert len(other_api.get("/activity").json()["items"]) == 4
     assert [key["name"] for key in other_api.get("/api-keys").json()] == ["other tenant key"]
 
 

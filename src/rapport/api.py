@@ -138,7 +138,7 @@ def not_found(request, error: Http404):
 
 # The core's routers, then each optional app's when it is installed.
 api.add_router("/v1/", customers_router)
-for app in ("identity", "consent", "preferences", "privacy"):
+for app in ("identity", "consent", "preferences", "privacy", "loyalty"):
     if apps.is_installed(f"rapport.{app}"):
         api.add_router("/v1/", import_module(f"rapport.{app}.api").router)
 api.add_router("/v1/", timeline_router)
