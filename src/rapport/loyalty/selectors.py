@@ -59,8 +59,10 @@ def accounts(*, tenant: Tenant, tier: str | None = None) -> QuerySet[LoyaltyAcco
 def ledger(
     *, account: LoyaltyAccount, transaction_type: str | None = None
 ) -> QuerySet[LoyaltyTransaction]:
-    """An account's transactions, newest first."""
-    entries = LoyaltyTransaction.objects.filter(tenant_id=account.tenant_id, account=account)
+    """An account's transactions, newest first, each with the entry it reverses."""
+    entries = LoyaltyTransaction.objects.filter(
+        tenant_id=account.tenant_id, account=account
+    ).select_related("reverses")
     if transaction_type:
         entries = entries.filter(transaction_type=transaction_type)
     return entries.order_by("-created_at", "-id")

@@ -85,7 +85,7 @@ def list_transactions(request, code: str, query: Query[TransactionQuery]):
         tenant=actor_of(request).tenant, code=code, transaction_type=query.transaction_type
     )
     return paginate(
-        entries.select_related("reverses"),
+        entries,
         ordering=NEWEST_FIRST,
         parsers=PARSERS,
         cursor=query.cursor,
