@@ -18,7 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -151,12 +152,6 @@ def stop(server: subprocess.Popen) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    name = database_name(args.database_url)
-    with admin_connection(args.database_url) as admin:
-        postgresql = admin.execute("SHOW server_version").fetchone()[0]
-        admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
-        admin.execute(f"CREATE DATABASE {quote_ident(name)}")
-    console.print(f"[bold]bench[/]: database {name!r} on PostgreSQL {postgresql}")
     workdir = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
     env = {
         **os.environ,
@@ -166,13 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     env.pop("RAPPORT_DEBUG", None)
     try:
-        run = benchmark(args, argv, env, workdir, postgresql)
+        with scratch_database(args.database_url, keep=args.keep_database, label="bench") as pg:
+            run = benchmark(args, argv, env, workdir, pg)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        if not args.keep_database:
-            with admin_connection(args.database_url) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
-            console.print(f"dropped database {name!r}")
     print_table(run, console)
     if not args.no_write:
         write_markdown(run, args.output)
@@ -180,6 +172,25 @@ def main(argv: list[str] | None = None) -> int:
             f"wrote {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}"
         )
     return 0
+
+
+@contextmanager
+def scratch_database(url: str, *, keep: bool, label: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database at `url` for one benchmark, dropped at the end unless
+    `keep`. Yields the server's version."""
+    name = database_name(url)
+    with admin_connection(url) as admin:
+        version = admin.execute("SHOW server_version").fetchone()[0]
+        admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+        admin.execute(f"CREATE DATABASE {quote_ident(name)}")
+    console.print(f"[bold]{label}[/]: database {name!r} on PostgreSQL {version}")
+    try:
+        yield version
+    finally:
+        if not keep:
+            with admin_connection(url) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+            console.print(f"dropped database {name!r}")
 
 
 def quote_ident(name: str) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench.__main__ import admin_connection, database_name, quote_ident
+from bench.__main__ import scratch_database
 from bench.machine import Machine, describe
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rapport_bench_loyalty"
@@ -311,22 +311,14 @@ def markdown(result: Result) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    name = database_name(args.database_url)
-    with admin_connection(args.database_url) as admin:
-        postgresql = admin.execute("SHOW server_version").fetchone()[0]
-        admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
-        admin.execute(f"CREATE DATABASE {quote_ident(name)}")
-    console.print(f"[bold]bench.loyalty[/]: database {name!r} on PostgreSQL {postgresql}")
-    try:
-        result = run(args)
-    finally:
-        from django.db import connections
+    label = "bench.loyalty"
+    with scratch_database(args.database_url, keep=args.keep_database, label=label) as postgresql:
+        try:
+            result = run(args)
+        finally:
+            from django.db import connections
 
-        connections.close_all()
-        if not args.keep_database:
-            with admin_connection(args.database_url) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
-            console.print(f"dropped database {name!r}")
+            connections.close_all()
     result.machine = describe(postgresql)
     result.command = " ".join(["python -m bench.loyalty", *argv])
     result.when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
