@@ -267,13 +267,7 @@ def markdown(result: Result) -> str:
         "",
     ]
     if machine is not None:
-        lines += [
-            f"- CPU: {machine.cpu_model} ({machine.cores} cores, shared)",
-            f"- Memory: {machine.memory_gib:.1f} GiB",
-            f"- OS: {machine.os}; Python {machine.python}; PostgreSQL {machine.postgresql}",
-            f"- Load average at the end: {machine.load_average:.2f}",
-            "",
-        ]
+        lines += machine.markdown_lines()
     lines += [
         "## Recall on injected near-duplicates",
         "",

@@ -16,6 +16,16 @@ class Machine:
     postgresql: str
     load_average: float  # over the last minute, as the measurements ended
 
+    def markdown_lines(self) -> list[str]:
+        """The machine as a Markdown list, for the standalone benchmarks' pages."""
+        return [
+            f"- CPU: {self.cpu_model} ({self.cores} cores, shared)",
+            f"- Memory: {self.memory_gib:.1f} GiB",
+            f"- OS: {self.os}; Python {self.python}; PostgreSQL {self.postgresql}",
+            f"- Load average at the end: {self.load_average:.2f}",
+            "",
+        ]
+
 
 def _cpu_model() -> str:
     try:
