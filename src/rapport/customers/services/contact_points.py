@@ -1,6 +1,7 @@
 """A customer's contact points: further phones, emails and chat accounts, one primary per type."""
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from rapport.customers import hooks
@@ -17,6 +18,15 @@ from rapport.tenancy.actors import Actor
 from rapport.tenancy.models import Tenant
 
 VALUE_LIMIT = 254  # the column's width; normal forms keep their length within it
+
+
+def promote_oldest(same_type: QuerySet) -> None:
+    """After a type's primary is removed, its oldest remaining one becomes primary (contact
+    points here, identity's identifiers alike)."""
+    successor = same_type.order_by("created_at", "pk").first()
+    if successor is not None:
+        successor.is_primary = True
+        successor.save(update_fields=["is_primary"])
 
 
 def _clean_value(tenant: Tenant, type: str, value: str) -> str:
@@ -184,14 +194,9 @@ class ContactPointService:
             contact_point = _contact_point_of(customer, contact_point_id)
             contact_point.delete()
             if contact_point.is_primary:
-                successor = (
+                promote_oldest(
                     ContactPoint.objects.filter(customer=customer, type=contact_point.type)
-                    .order_by("created_at", "pk")
-                    .first()
                 )
-                if successor is not None:
-                    successor.is_primary = True
-                    successor.save(update_fields=["is_primary"])
             hooks.publish(
                 CustomerChange(
                     kind="contact_point_removed",

@@ -15,6 +15,7 @@ from rapport.customers.normalization import (
     normalize_text,
 )
 from rapport.customers.services import CustomerService, find_customer
+from rapport.customers.services.contact_points import promote_oldest
 from rapport.exceptions import Conflict, InvalidInput, NotFound
 from rapport.identity.models import CustomerIdentifier, IdentifierType, Normalization
 from rapport.tenancy.actors import Actor
@@ -284,14 +285,9 @@ class IdentifierService:
             identifier = _identifier_of(customer, identifier_id)
             identifier.delete()
             if identifier.is_primary:
-                successor = (
+                promote_oldest(
                     CustomerIdentifier.objects.filter(customer=customer, type=identifier.type)
-                    .order_by("created_at", "pk")
-                    .first()
                 )
-                if successor is not None:
-                    successor.is_primary = True
-                    successor.save(update_fields=["is_primary"])
             hooks.publish(
                 CustomerChange(
                     kind="identifier_removed",
