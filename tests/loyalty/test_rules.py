@@ -321,3 +321,31 @@ def test_rules_are_updated_checked_whole_and_deleted(actor, tenant, other_tenant
         LoyaltyProgramService.delete_rule(actor=actor, rule_id="not-a-uuid")
     LoyaltyProgramService.delete_rule(actor=actor, rule_id=created.uuid)
     assert not LoyaltyRule.objects.exists()
+
+
+def test_only_an_admin_or_the_system_changes_the_program_rules_or_balances(
+    tenant, make_key, actor, ada, program
+):
+    from rapport.exceptions import PermissionDenied
+    from rapport.loyalty.models import LoyaltyProgram, LoyaltyTransaction
+
+    writer = Actor.for_api_key(make_key(tenant, ["write"], name="till")[0])
+    before = (LoyaltyRule.objects.count(), LoyaltyTransaction.objects.count())
+    name = LoyaltyProgram.objects.get(tenant=tenant).name
+
+    attempts = [
+        lambda: LoyaltyProgramService.configure_program(actor=writer, name="Mine"),
+        lambda: LoyaltyProgramService.recalculate_tiers(actor=writer),
+        lambda: LoyaltyProgramService.create_rule(
+            actor=writer, name="Double", kind="earn", points_per_unit=2
+        ),
+        lambda: LoyaltyService.adjust_points(
+            actor=writer, code=ada.code, points=500, description="Goodwill"
+        ),
+    ]
+    for attempt in attempts:
+        with pytest.raises(PermissionDenied):
+            attempt()
+
+    assert (LoyaltyRule.objects.count(), LoyaltyTransaction.objects.count()) == before
+    assert LoyaltyProgram.objects.get(tenant=tenant).name == name

@@ -19,7 +19,7 @@ from rapport.customers.models import Customer
 from rapport.customers.personal_data import Erasure
 from rapport.customers.selectors import customer_payload
 from rapport.customers.services import find_customer
-from rapport.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied
+from rapport.exceptions import Conflict, InvalidInput, NotFound
 from rapport.privacy import conf
 from rapport.privacy.models import DataSubjectRequest, ErasureRecord
 from rapport.tenancy.actors import Actor
@@ -39,11 +39,6 @@ CUSTOMER_CODE_LIMIT = 40
 CHANNEL_LIMIT = 30
 NOTES_LIMIT = 10_000
 REPLAY_FETCH_SIZE = 200
-
-
-def _require_admin(actor: Actor, what: str) -> None:
-    if not actor.is_operator:
-        raise PermissionDenied(f"Only an admin may {what}")
 
 
 def _customer(actor: Actor, code: str, *, for_update: bool = False) -> Customer:
@@ -135,7 +130,7 @@ class PrivacyService:
     @staticmethod
     def export_customer(*, actor: Actor, code: str) -> dict[str, Any]:
         """Everything every installed app holds on the customer, as one JSON document."""
-        _require_admin(actor, "export a customer's data")
+        actor.require_operator("export a customer's data")
         with transaction.atomic():
             customer = _customer(actor, code)
             sections = {
@@ -164,7 +159,7 @@ class PrivacyService:
         *, actor: Actor, code: str, request_id: uuid.UUID | str | None = None
     ) -> ErasureRecord:
         """Anonymize a person everywhere, keeping their code and the shape of their history."""
-        _require_admin(actor, "erase a customer's data")
+        actor.require_operator("erase a customer's data")
         tenant = actor.tenant
         with transaction.atomic():
             customer = _customer(actor, code, for_update=True)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from rapport.exceptions import PermissionDenied
 from rapport.tenancy.models import ApiKey, Scope, Tenant
 
 
@@ -24,6 +25,11 @@ class Actor:
     def is_operator(self) -> bool:
         """An admin, or a system process (the CLI, a worker) run by whoever runs rapport."""
         return self.is_admin or (self.user is None and self.api_key is None)
+
+    def require_operator(self, what: str) -> None:
+        """PermissionDenied unless an admin or a system process acts: `what` is what it tried."""
+        if not self.is_operator:
+            raise PermissionDenied(f"Only an admin may {what}")
 
     @property
     def user_id(self) -> int | None:

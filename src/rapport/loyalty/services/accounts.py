@@ -305,6 +305,7 @@ class LoyaltyService:
         reference: str = "",
     ) -> LedgerResult:
         """Correct a balance by hand (up or down, with the reason); it does not count toward tiers."""
+        actor.require_operator("adjust loyalty points by hand")
         errors: dict[str, str] = {}
         if not inputs.is_whole(points) or points == 0:
             errors["points"] = "Must be a whole number other than 0"

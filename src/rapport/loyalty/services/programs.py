@@ -314,6 +314,7 @@ class LoyaltyProgramService:
 
         Accounts are moved to the tiers the new settings give them, with their events.
         """
+        actor.require_operator("change the loyalty program")
         if preset is not None and preset not in PRESETS:
             raise InvalidInput(
                 "Unknown preset", fields={"preset": f"Use one of {', '.join(PRESETS)}"}
@@ -350,12 +351,14 @@ class LoyaltyProgramService:
         *, actor: Actor, tiers: Sequence[TierSpec | Mapping[str, Any]]
     ) -> list[LoyaltyTier]:
         """Replace the program's tiers and move every account to the tier it now qualifies for."""
+        actor.require_operator("change the loyalty tiers")
         LoyaltyProgramService.configure_program(actor=actor, tiers=tiers)
         return LoyaltyProgramService.get_tiers(tenant=actor.tenant)
 
     @staticmethod
     def recalculate_tiers(*, actor: Actor, at: dt.datetime | None = None) -> TierRecalculation:
         """Put every account in the tier it qualifies for now (rolling windows move with time)."""
+        actor.require_operator("recalculate loyalty tiers")
         return recalculate_tiers(tenant=actor.tenant, actor=actor, at=at)
 
     # --- rules ------------------------------------------------------------------------------
@@ -380,6 +383,7 @@ class LoyaltyProgramService:
         is_active: bool = True,
     ) -> LoyaltyRule:
         """Add a rule: an earn rate, a multiplier, a bonus on an event, or a redeem rate."""
+        actor.require_operator("change loyalty rules")
         values = {name: value for name, value in locals().items() if name in RULE_FIELDS}
         cleaned = _clean_rule(values)
         program = ledger.program_for(actor.tenant)
@@ -391,6 +395,7 @@ class LoyaltyProgramService:
     @staticmethod
     def update_rule(*, actor: Actor, rule_id: uuid.UUID | str, **changes: Any) -> LoyaltyRule:
         """Change some of a rule's fields; the rule is checked whole afterwards."""
+        actor.require_operator("change loyalty rules")
         unknown = set(changes) - set(RULE_FIELDS)
         if unknown:
             raise InvalidInput(
@@ -414,6 +419,7 @@ class LoyaltyProgramService:
     @staticmethod
     def delete_rule(*, actor: Actor, rule_id: uuid.UUID | str) -> None:
         """Remove a rule; entries it contributed to keep its name and id in their detail."""
+        actor.require_operator("change loyalty rules")
         _rule_of(actor.tenant, rule_id).delete()
 
     @staticmethod
