@@ -9,6 +9,9 @@ OPTIONAL_APPS = {
     "rapport.preferences",
     "rapport.privacy",
     "rapport.loyalty",
+    "rapport.commerce",
+    "rapport.pets",
+    "rapport.ingest",
 }
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in OPTIONAL_APPS]
 

@@ -12,6 +12,7 @@ from ninja.renderers import BaseRenderer
 
 from rapport import __version__
 from rapport.customers.api import router as customers_router
+from rapport.events.api import router as events_router
 from rapport.exceptions import RapportError
 from rapport.tenancy.api import READ
 from rapport.tenancy.api import router as tenancy_router
@@ -138,8 +139,19 @@ def not_found(request, error: Http404):
 
 # The core's routers, then each optional app's when it is installed.
 api.add_router("/v1/", customers_router)
-for app in ("identity", "consent", "preferences", "privacy", "loyalty"):
+OPTIONAL_APPS = (
+    "identity",
+    "consent",
+    "preferences",
+    "privacy",
+    "loyalty",
+    "commerce",
+    "pets",
+    "ingest",
+)
+for app in OPTIONAL_APPS:
     if apps.is_installed(f"rapport.{app}"):
         api.add_router("/v1/", import_module(f"rapport.{app}.api").router)
 api.add_router("/v1/", timeline_router)
+api.add_router("/v1/", events_router)
 api.add_router("/v1/", tenancy_router)

@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "rapport.events",
     "rapport.privacy",
     "rapport.loyalty",
+    "rapport.commerce",
+    "rapport.pets",
+    "rapport.ingest",
     "rapport.cli",
 ]
 
@@ -159,6 +162,11 @@ if os.environ.get("RAPPORT_CONSENT_CONFIRMATION_MAX_AGE"):
     RAPPORT_CONSENT_CONFIRMATION_MAX_AGE = int(os.environ["RAPPORT_CONSENT_CONFIRMATION_MAX_AGE"])
 
 NINJA_PAGINATION_MAX_LIMIT = 500
+
+# Events out: webhooks and the broker (docs/events.md).
+
+# Background jobs: the task backend, the worker and the periodic schedule (docs/jobs.md).
+
 
 LOGGING = {
     "version": 1,
