@@ -26,7 +26,7 @@ run: $(VENV)/.installed
 	@$(BIN)/rapport createapikey --name "quick start" --scopes admin
 	@echo
 	@echo "API docs: http://127.0.0.1:8000/api/docs    Admin: http://127.0.0.1:8000/admin/"
-	$(BIN)/rapport serve
+	$(BIN)/rapport serve --with-worker
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

@@ -119,3 +119,13 @@ def make_customer(tenant):
         return CustomerService.create_customer(actor=actor, **fields)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def immediate_tasks(settings):
+    """Background tasks run as they are enqueued, inside the test; a test of the queue itself
+    switches to the database backend (tests/jobs)."""
+    settings.TASKS = {
+        alias: {**backend, "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+        for alias, backend in settings.TASKS.items()
+    }

@@ -45,6 +45,7 @@ LEVELS = {
     "web": DOORS,
     "ingest": DOORS,
     "demo": DOORS,
+    "jobs": DOORS,
 }
 # The one app api module other apps may import: it holds the API-key auth.
 SHARED_API_MODULES = {"rapport.tenancy.api"}

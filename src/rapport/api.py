@@ -14,6 +14,7 @@ from rapport import __version__
 from rapport.customers.api import router as customers_router
 from rapport.events.api import router as events_router
 from rapport.exceptions import RapportError
+from rapport.jobs.api import router as jobs_router
 from rapport.tenancy.api import READ
 from rapport.tenancy.api import router as tenancy_router
 from rapport.timeline.api import router as timeline_router
@@ -77,6 +78,40 @@ class RapportAPI(NinjaAPI):
                     }
                 )
         return schema
+
+    def _get_urls(self):
+        """Ninja's URL patterns, made so apps can share a path (django-ninja issue 1546).
+
+        Each router gets its own view per path, so GET /orders (commerce) would answer 405 to
+        POST /orders (ingest): one route's views are tried in turn until one allows the
+        method. Literal segments match before parameters (/orders/bulk, /orders/{order_id}).
+        """
+        from django.urls import URLPattern
+
+        patterns = super()._get_urls()
+        views: dict[str, list] = {}
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                views.setdefault(str(pattern.pattern), []).append(pattern.callback)
+
+        def first_allowing(candidates):
+            def view(request, *args, **kwargs):
+                for candidate in candidates:
+                    response = candidate(request, *args, **kwargs)
+                    if response.status_code != 405:
+                        break
+                return response
+
+            view.csrf_exempt = True
+            return view
+
+        for pattern in patterns:
+            shared = views.get(str(pattern.pattern), []) if isinstance(pattern, URLPattern) else []
+            if len(shared) > 1:
+                pattern.callback = first_allowing(shared)
+        return sorted(
+            patterns, key=lambda p: tuple("<" in part for part in str(p.pattern).split("/"))
+        )
 
 
 api = RapportAPI(
@@ -154,4 +189,5 @@ for app in OPTIONAL_APPS:
         api.add_router("/v1/", import_module(f"rapport.{app}.api").router)
 api.add_router("/v1/", timeline_router)
 api.add_router("/v1/", events_router)
+api.add_router("/v1/", jobs_router)
 api.add_router("/v1/", tenancy_router)

@@ -86,9 +86,18 @@ class IdempotencyMiddleware:
             return self.get_response(request)
         request.rapport_api_key = api_key
 
-        fingerprint = hashlib.sha256(
-            b"\n".join([request.method.encode(), request.path.encode(), request.body])
-        ).hexdigest()
+        digest = hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode()]))
+        if request.content_type == "multipart/form-data":
+            # An upload may be larger than a body is allowed to be in memory: hash it in parts.
+            for name, value in sorted(request.POST.items()):
+                digest.update(b"\n" + name.encode() + b"=" + value.encode())
+            for name, upload in sorted(request.FILES.items()):
+                digest.update(b"\n" + name.encode() + b"=")
+                for chunk in upload.chunks():
+                    digest.update(chunk)
+        else:
+            digest.update(b"\n" + request.body)
+        fingerprint = digest.hexdigest()
         record = _claim(api_key.tenant, key, fingerprint, request)
         if record is not None:
             if record.fingerprint != fingerprint:

@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "rapport.tenancy",
     "rapport.customers",
     "rapport.identity",
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
     "rapport.commerce",
     "rapport.pets",
     "rapport.ingest",
+    "rapport.jobs",
     "rapport.cli",
 ]
 
@@ -163,9 +166,51 @@ if os.environ.get("RAPPORT_CONSENT_CONFIRMATION_MAX_AGE"):
 
 NINJA_PAGINATION_MAX_LIMIT = 500
 
+# Where analytics read order history: a dotted path to an OrderHistoryBackend class
+# (docs/commerce.md); empty means rapport.commerce's own orders.
+RAPPORT_ORDER_HISTORY_BACKEND = os.environ.get("RAPPORT_ORDER_HISTORY_BACKEND", "")
+
 # Events out: webhooks and the broker (docs/events.md).
+RAPPORT_EVENTS_EXCHANGE = os.environ.get("RAPPORT_EVENTS_EXCHANGE") or "rapport.events"
+# Development only: lets webhooks reach private, loopback and link-local addresses.
+RAPPORT_WEBHOOK_ALLOW_PRIVATE = env_flag("RAPPORT_WEBHOOK_ALLOW_PRIVATE")
+RAPPORT_WEBHOOK_ALLOWED_HOSTS = env_list("RAPPORT_WEBHOOK_ALLOWED_HOSTS", "")
+for _name in (
+    "RAPPORT_WEBHOOK_TIMEOUT",
+    "RAPPORT_WEBHOOK_MAX_ATTEMPTS",
+    "RAPPORT_WEBHOOK_RETRY_BASE",
+    "RAPPORT_WEBHOOK_RETRY_CAP",
+    "RAPPORT_WEBHOOK_LEASE",
+    "RAPPORT_EVENTS_BROKER_TIMEOUT",
+):
+    if os.environ.get(_name):
+        globals()[_name] = float(os.environ[_name])
+
+# Uploaded files: CSV imports wait there for their worker (docs/ingest.md).
+MEDIA_ROOT = DATA_DIR / "media"
+if os.environ.get("RAPPORT_IMPORT_MAX_MB"):
+    RAPPORT_IMPORT_MAX_MB = int(os.environ["RAPPORT_IMPORT_MAX_MB"])
 
 # Background jobs: the task backend, the worker and the periodic schedule (docs/jobs.md).
+TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+_task_backend = os.environ.get("RAPPORT_TASKS_BACKEND") or "database"
+if _task_backend not in TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"RAPPORT_TASKS_BACKEND {_task_backend!r} is not one of {', '.join(TASK_BACKENDS)}"
+    )
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[_task_backend], "QUEUES": ["default"]}}
+# Periodic tasks: {"task": dotted path, "every": seconds} or {"task": …, "daily_at": "HH:MM"} (UTC).
+RAPPORT_SCHEDULE = {
+    "dispatch-outbox": {"task": "rapport.events.tasks.dispatch_outbox", "every": 5},
+    "deliver-webhooks": {"task": "rapport.events.tasks.deliver_webhooks", "every": 5},
+    "expire-points": {"task": "rapport.loyalty.tasks.expire_points", "daily_at": "03:00"},
+    "prune-jobs": {"task": "rapport.jobs.tasks.prune_finished", "daily_at": "04:00"},
+}
+if os.environ.get("RAPPORT_JOBS_KEEP_DAYS"):
+    RAPPORT_JOBS_KEEP_DAYS = int(os.environ["RAPPORT_JOBS_KEEP_DAYS"])
 
 
 LOGGING = {

@@ -155,15 +155,18 @@ def test_a_token_for_a_deleted_customer_is_404(tenant, customer, anonymous_api):
     assert response.status_code == 404
 
 
-def test_double_opt_in_by_email(tenant, customer, mailoutbox, anonymous_api, settings):
-    # Given a confirmation requested on email
+def test_double_opt_in_by_email(
+    tenant, customer, mailoutbox, anonymous_api, settings, django_capture_on_commit_callbacks
+):
+    # Given a confirmation requested on email (mailed by a task once the request commits)
     settings.RAPPORT_PUBLIC_URL = "https://crm.example.com/"
-    link = ConsentService.request_confirmation(
-        actor=Actor.for_system(tenant, "tests"),
-        code=customer.code,
-        channel="email",
-        notice_version="2025-01",
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        link = ConsentService.request_confirmation(
+            actor=Actor.for_system(tenant, "tests"),
+            code=customer.code,
+            channel="email",
+            notice_version="2025-01",
+        )
 
     # Then a mail with the link went to the customer, and nothing changed yet
     [mail] = mailoutbox
@@ -202,7 +205,9 @@ def test_double_opt_in_by_email(tenant, customer, mailoutbox, anonymous_api, set
     assert ConsentChange.objects.count() == 1
 
 
-def test_the_confirmation_mail_uses_an_email_contact_point(tenant, make_customer, mailoutbox):
+def test_the_confirmation_mail_uses_an_email_contact_point(
+    tenant, make_customer, mailoutbox, django_capture_on_commit_callbacks
+):
     customer = make_customer(first_name="Bola")
     ContactPointService.add_contact_point(
         actor=Actor.for_system(tenant, "tests"),
@@ -211,9 +216,10 @@ def test_the_confirmation_mail_uses_an_email_contact_point(tenant, make_customer
         value="bola@example.com",
     )
 
-    ConsentService.request_confirmation(
-        actor=Actor.for_system(tenant, "tests"), code=customer.code, channel="email"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        ConsentService.request_confirmation(
+            actor=Actor.for_system(tenant, "tests"), code=customer.code, channel="email"
+        )
 
     assert mailoutbox[0].to == ["bola@example.com"]
 

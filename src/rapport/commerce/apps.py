@@ -1,3 +1,5 @@
+"""The commerce app's configuration: it hands its personal-data handler to the registry."""
+
 from django.apps import AppConfig
 
 
@@ -6,3 +8,9 @@ class CommerceConfig(AppConfig):
     label = "rapport_commerce"
     verbose_name = "Commerce"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from rapport.commerce.personal_data import CommerceData
+        from rapport.customers import personal_data
+
+        personal_data.register(CommerceData())

@@ -10,6 +10,7 @@ different proof (a new notice version, another legal basis) is a new grant and i
 import datetime as dt
 import smtplib
 from dataclasses import dataclass, replace
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -416,14 +417,37 @@ class ConsentService:
                 "The customer has no email address to send the link to",
                 fields={"channel": "Add an email address to the customer first"},
             )
-        business = actor.tenant.name
+        # The mail goes out from a background task once the caller's transaction commits.
+        from rapport.consent.tasks import send_confirmation_email  # it imports this module
+
+        transaction.on_commit(
+            partial(
+                send_confirmation_email.enqueue,
+                tenant_id=actor.tenant.pk,
+                code=customer.code,
+                token=token,
+            )
+        )
+        return replace(link, sent_to=email)
+
+    @staticmethod
+    def send_confirmation_email(*, tenant: Tenant, code: str, token: str) -> str:
+        """Mail a double opt-in link to the customer; the address it went to, or "" when the
+        customer or their address is gone by now. DeliveryFailed when the server refuses."""
+        customer = find_customer(tenant, code)
+        email = _email_of(customer) if customer is not None else ""
+        if not email:
+            return ""
+        business = tenant.name
+        max_age = conf.confirmation_max_age()
+        url = f"{conf.public_url()}/confirm/{token}"
         try:
             send_mail(
                 subject=f"Please confirm you want emails from {business}",
                 message=(
                     f"Hello {customer.first_name or ''}".rstrip()
                     + f",\n\nTo receive news and offers from {business} by email, confirm here:"
-                    f"\n\n{link.url}\n\nThe link works for {max(1, max_age // 3600)} hours. "
+                    f"\n\n{url}\n\nThe link works for {max(1, max_age // 3600)} hours. "
                     "If you did not ask for this, ignore this message.\n"
                 ),
                 from_email=None,
@@ -431,7 +455,7 @@ class ConsentService:
             )
         except (smtplib.SMTPException, OSError) as error:
             raise DeliveryFailed(f"The confirmation email could not be sent: {error}") from None
-        return replace(link, sent_to=email)
+        return email
 
     @staticmethod
     def confirm(

@@ -6,7 +6,7 @@ listener writes commits or rolls back with the change itself. Listeners must not
 ordinary changes; an exception aborts the change.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,16 +32,38 @@ class CustomerChange:
 
 
 Listener = Callable[[CustomerChange], None]
+ManyListener = Callable[[Sequence[CustomerChange]], None]
 _listeners: list[Listener] = []
+_many: dict[Listener, ManyListener] = {}
 
 
-def register(listener: Listener) -> Listener:
-    """Add a listener once (registering the same function twice keeps one)."""
+def register(listener: Listener, many: ManyListener | None = None) -> Listener:
+    """Add a listener once (registering the same function twice keeps one).
+
+    `many` is its bulk variant: given a batch of changes it writes what the listener would
+    write for each, in a few queries instead of one per change.
+    """
     if listener not in _listeners:
         _listeners.append(listener)
+    if many is not None:
+        _many[listener] = many
     return listener
 
 
 def publish(change: CustomerChange) -> None:
     for listener in _listeners:
         listener(change)
+
+
+def publish_many(changes: Sequence[CustomerChange]) -> None:
+    """Publish a batch: each listener's bulk variant when it has one, else one call per change."""
+    changes = list(changes)
+    if not changes:
+        return
+    for listener in _listeners:
+        many = _many.get(listener)
+        if many is not None:
+            many(changes)
+        else:
+            for change in changes:
+                listener(change)

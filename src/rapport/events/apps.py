@@ -9,9 +9,9 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.customers import hooks
-        from rapport.events.services import emit_customer_change
+        from rapport.events.services import emit_customer_change, emit_customer_changes
 
-        hooks.register(emit_customer_change)
+        hooks.register(emit_customer_change, many=emit_customer_changes)
 
         from rapport.customers import personal_data
         from rapport.events.data_rights import OutboxData

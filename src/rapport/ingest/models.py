@@ -4,7 +4,7 @@ import uuid
 
 from django.db import models
 
-from rapport.tenancy.models import Tenant
+from rapport.tenancy.models import ApiKey, Tenant
 
 
 class InboundEvent(models.Model):
@@ -71,12 +71,21 @@ class ImportJob(models.Model):
     )
     message = models.TextField(blank=True, help_text="Why a failed import failed")
     created_by = models.CharField(max_length=150, blank=True)
+    api_key = models.ForeignKey(
+        ApiKey,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The key that uploaded the file; the import acts as it",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "created_at", "id"], name="import_job_recent_idx")]
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.uuid}"

@@ -1,3 +1,5 @@
+"""The pets app's configuration: its personal-data handler and its customer-deletion listener."""
+
 from django.apps import AppConfig
 
 
@@ -6,3 +8,11 @@ class PetsConfig(AppConfig):
     label = "rapport_pets"
     verbose_name = "Pets"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from rapport.customers import hooks, personal_data
+        from rapport.pets.personal_data import PetData
+        from rapport.pets.services import forget_orphaned_pets
+
+        personal_data.register(PetData())
+        hooks.register(forget_orphaned_pets)

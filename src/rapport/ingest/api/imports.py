@@ -1,3 +1,247 @@
-from ninja import Router
+"""CSV import jobs (upload, progress, errors by row) and the customers export as CSV."""
 
-router = Router(tags=["Imports"])
+import datetime as dt
+from typing import Any, Literal
+from uuid import UUID
+
+import orjson
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Query, Router, Schema
+from pydantic import Field, ValidationError
+
+from rapport.exceptions import InvalidInput
+from rapport.ingest.csv.exports import ExportFilters, export_lines
+from rapport.ingest.csv.jobs import KINDS, ImportService
+from rapport.ingest.models import ImportJob
+from rapport.pagination import DATETIME, paginate
+from rapport.schemas import WRITE_ERRORS, InputSchema, PageQuery, Timestamp, responses
+from rapport.tenancy.api import WRITE, actor_of
+
+router = Router(tags=["imports"], auth=WRITE)
+
+KindValue = Literal["customers", "orders"]
+NEWEST_FIRST = ["-created_at"]
+PARSERS = {"created_at": DATETIME}
+YES = {"true", "1", "yes", "on"}
+NO = {"false", "0", "no", "off", ""}
+
+
+class ImportIn(InputSchema):
+    """An import with the file's text in the body, for files of a few megabytes."""
+
+    kind: KindValue
+    csv: str = Field(min_length=1, description="The CSV file's text: a header row, then rows")
+    filename: str = Field("", max_length=255, examples=["customers.csv"])
+    mapping: dict[str, str] = Field(
+        default_factory=dict,
+        description='rapport field -> CSV column; a field mapped to "" is left out',
+        examples=[{"email": "E-mail address", "phone": "Mobile"}],
+    )
+    dry_run: bool = Field(False, description="Check and count everything, write nothing")
+
+
+class RowErrorOut(Schema):
+    row: int = Field(description="As a spreadsheet numbers it: the header is row 1")
+    field: str = Field(description="The rapport field, or empty for the row as a whole")
+    message: str
+
+
+class ImportJobOut(Schema):
+    id: UUID = Field(alias="uuid")
+    kind: str = Field(examples=["orders"])
+    status: str = Field(description="pending, running, completed or failed")
+    dry_run: bool
+    filename: str
+    mapping: dict[str, str] = Field(description="rapport field -> CSV column, as used")
+    total_rows: int = Field(description="Data rows in the file, once counted")
+    processed_rows: int
+    progress: float = Field(description="Percent of the rows processed, 0 to 100")
+    created_count: int
+    updated_count: int
+    unchanged_count: int
+    error_count: int = Field(description="Rows not imported because of an error")
+    message: str = Field(description="Why a failed import failed")
+    created_by: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_progress(job: ImportJob) -> float:
+        if job.status == ImportJob.Status.COMPLETED:
+            return 100.0
+        if not job.total_rows:
+            return 0.0
+        return round(min(job.processed_rows / job.total_rows, 1) * 100, 1)
+
+
+class ImportJobDetailOut(ImportJobOut):
+    errors: list[RowErrorOut] = Field(description="The first 1,000 row errors, by row")
+
+
+class ImportJobPage(Schema):
+    items: list[ImportJobOut]
+    next_cursor: str | None
+
+
+class ExportQuery(Schema):
+    tag: str | None = Field(None, max_length=50, description="Only customers with this tag")
+    since: Timestamp | None = Field(None, description="Only customers created at or after")
+    include_archived: bool = Field(False, description="Archived customers too")
+
+
+MULTIPART = {
+    "type": "object",
+    "required": ["file", "kind"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "The CSV file"},
+        "kind": {"type": "string", "enum": list(KINDS)},
+        "mapping": {
+            "type": "string",
+            "description": "A JSON object, rapport field -> CSV column",
+            "examples": ['{"email": "E-mail address"}'],
+        },
+        "dry_run": {"type": "boolean", "default": False},
+    },
+}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": MULTIPART},
+            "application/json": {"schema": {"$ref": "#/components/schemas/ImportIn"}},
+        },
+    }
+}
+
+
+def _form_flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value in YES:
+        return True
+    if value in NO:
+        return False
+    raise InvalidInput("The upload is not valid", fields={"dry_run": "Use true or false"})
+
+
+def _form_mapping(text: str) -> dict[str, Any]:
+    if not text.strip():
+        return {}
+    try:
+        mapping = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        mapping = None
+    if not isinstance(mapping, dict) or not all(
+        isinstance(value, str) and "\x00" not in key + value for key, value in mapping.items()
+    ):
+        raise InvalidInput(
+            "The upload is not valid",
+            fields={"mapping": 'A JSON object of field names to column names, {"email": "Mail"}'},
+        )
+    return mapping
+
+
+def _upload(request: HttpRequest) -> tuple[str, UploadedFile, dict[str, Any], bool]:
+    """(kind, file, mapping, dry_run) from a multipart form or a JSON body."""
+    if request.content_type == "multipart/form-data":
+        form = request.POST
+        upload = request.FILES.get("file")
+        errors = {}
+        if upload is None:
+            errors["file"] = "Attach the CSV file as the form field 'file'"
+        kind = form.get("kind", "")
+        if kind not in KINDS:
+            errors["kind"] = f"Use one of {', '.join(KINDS)}"
+        unknown = (set(form) | set(request.FILES)) - {"file", "kind", "mapping", "dry_run"}
+        for name in unknown:
+            errors[name.replace("\x00", "")[:100]] = "Not a field of an upload"
+        if errors:
+            raise InvalidInput("The upload is not valid", fields=errors)
+        return (
+            kind,
+            upload,
+            _form_mapping(form.get("mapping", "")),
+            _form_flag(form.get("dry_run", "")),
+        )
+    try:
+        payload = ImportIn.model_validate_json(request.body or b"{}")
+    except ValidationError as error:
+        fields = {
+            ".".join(str(part) for part in item["loc"]) or "body": item["msg"]
+            for item in error.errors()
+        }
+        raise InvalidInput("The request is not valid", fields=fields) from None
+    upload = ContentFile(payload.csv.encode("utf-8"), name=payload.filename or "upload.csv")
+    return payload.kind, upload, payload.mapping, payload.dry_run
+
+
+@router.post(
+    "/imports",
+    response=responses({202: ImportJobDetailOut}, *WRITE_ERRORS, 413),
+    openapi_extra=UPLOAD_BODY,
+)
+def create_import(request):
+    """Upload a CSV file of customers or orders; it is checked and imported in the background.
+
+    Send it as multipart/form-data (`file`, `kind`, optional `mapping` as a JSON string and
+    `dry_run`), or as JSON with the text in `csv`. The header and the mapping are checked at
+    once (422 naming the problem); the rows are imported by a worker: follow
+    `GET /imports/{id}`.
+    """
+    kind, upload, mapping, dry_run = _upload(request)
+    job = ImportService.create_job(
+        actor=actor_of(request), kind=kind, upload=upload, mapping=mapping, dry_run=dry_run
+    )
+    return 202, job
+
+
+@router.get("/imports", response=responses({200: ImportJobPage}))
+def list_imports(request, query: Query[PageQuery]):
+    """The tenant's imports, newest first, with their counts and progress."""
+    jobs = ImportService.list_jobs(tenant=actor_of(request).tenant)
+    return paginate(
+        jobs, ordering=NEWEST_FIRST, parsers=PARSERS, cursor=query.cursor, limit=query.limit
+    )
+
+
+@router.get("/imports/{import_id}", response=responses({200: ImportJobDetailOut}, 404))
+def get_import(request, import_id: UUID):
+    """One import: its status, counts, progress and the first 1,000 row errors."""
+    return ImportService.get_job(tenant=actor_of(request).tenant, job_id=import_id)
+
+
+@router.get(
+    "/exports/customers.csv",
+    response=responses({200: None}),
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The customers as CSV (UTF-8 with a BOM), streamed",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+def export_customers(request, query: Query[ExportQuery]):
+    """The tenant's customers as CSV: code, names, email, phone, tags, consent and loyalty.
+
+    Streamed as it is read, a chunk of customers at a time; the file reads back with
+    `POST /imports` (kind customers).
+    """
+    filters = ExportFilters(
+        tag=query.tag, since=query.since, include_archived=query.include_archived
+    )
+    tenant = actor_of(request).tenant
+    lines = export_lines(tenant=tenant, filters=filters)
+    first = next(lines)  # the header, after the filters were checked (an unknown tag: 422)
+    response = StreamingHttpResponse(_chain(first, lines), content_type="text/csv; charset=utf-8")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
+    return response
+
+
+def _chain(first: str, rest):
+    yield first
+    yield from rest
