@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import pytest
+from django.utils import timezone
 
 from rapport.api import api as rapport_api
+from rapport.commerce.services import OrderInput, OrderService, VisitInput, VisitService
 from rapport.consent.models import CommunicationConsent, ConsentChange
 from rapport.consent.services import ConsentService
 from rapport.customers.models import (
@@ -42,14 +44,18 @@ from rapport.loyalty.models import (
     LoyaltyTransaction,
 )
 from rapport.loyalty.services import LoyaltyProgramService, LoyaltyService
+from rapport.pets.models import Pet, PetOwner
+from rapport.pets.services import PetService
 from rapport.preferences.models import CustomerPreference
 from rapport.preferences.services import PreferenceService
 from rapport.privacy.models import DataSubjectRequest, ErasureRecord
 from rapport.privacy.services import DataSubjectRequestService
 from rapport.tenancy.actors import Actor
 from rapport.tenancy.models import ApiKey, IdempotencyRecord, Tenant
-from rapport.timeline.models import TimelineEvent
+from rapport.timeline.interactions import InteractionService
+from rapport.timeline.models import Interaction, TimelineEvent
 from rapport.timeline.services import TimelineService
+from tests.jobs.helpers import stored_result
 
 pytestmark = pytest.mark.django_db
 
@@ -127,6 +133,16 @@ SAMPLE_BODIES = {
         "reference": "Injected"
     },
     ("PATCH", "/api/v1/loyalty/rules/{rule_id}"): {"name": "Injected"},
+    ("POST", "/api/v1/customers/{code}/pets"): {"name": "Injected", "species": "cat"},
+    ("PATCH", "/api/v1/pets/{pet_id}"): {"name": "Injected", "neutered": True},
+    ("POST", "/api/v1/pets/{pet_id}/owners"): {"code": "QWERTZ-REFERRER"},
+    ("POST", "/api/v1/customers/{code}/interactions"): {
+        "interaction_type": "call",
+        "channel": "phone",
+        "direction": "inbound",
+        "subject": "Injected",
+    },
+    ("PATCH", "/api/v1/interactions/{interaction_id}"): {"subject": "Injected"},
 }
 
 
@@ -199,6 +215,28 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
     for code in ("QWERTZ-KEEP", "QWERTZ-DUP"):
         make_customer(code=code, first_name=f"{MARK} Twin", email="qwertz.twin@example.com")
     merge = MergeService.merge(actor=actor, survivor="QWERTZ-KEEP", duplicate="QWERTZ-DUP")
+    # Two owners, so the owner's own DELETE of one ownership succeeds.
+    pet = PetService.add_pet(actor=actor, owner=customer, name=f"{MARK} Max", species="dog")
+    PetService.add_owner(actor=actor, pet=pet, customer=merge.survivor)
+    interaction = InteractionService.log_interaction(
+        actor=actor,
+        customer=customer,
+        interaction_type="call",
+        channel="phone",
+        direction="inbound",
+        subject=f"{MARK} call",
+        follow_up_required=True,
+    )
+    order = OrderService.record_order(
+        actor=actor,
+        order=OrderInput(
+            customer=customer, external_id=f"{MARK}-1043", placed_at=timezone.now(), total_q=4500
+        ),
+    ).order
+    visit = VisitService.record_visit(
+        actor=actor,
+        visit=VisitInput(customer=customer, external_id=f"{MARK}-V1", service=f"{MARK} grooming"),
+    ).visit
 
     # The other tenant has rows of its own, so its lists are not trivially empty.
     other_actor = Actor.for_system(other_tenant, "tests")
@@ -229,6 +267,11 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             "key": "allergies",
             "rule_id": str(rule.uuid),
             "transaction_id": str(earned.transaction.uuid),
+            "pet_id": str(pet.uuid),
+            "interaction_id": str(interaction.uuid),
+            "order_id": str(order.uuid),
+            "visit_id": str(visit.uuid),
+            "result_id": stored_result(tenant),
         },
         texts=[
             MARK.lower(),
@@ -246,6 +289,10 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             str(rule.uuid),
             str(earned.transaction.uuid),
             str(earned.account.uuid),
+            str(pet.uuid),
+            str(interaction.uuid),
+            str(order.uuid),
+            str(visit.uuid),
             api_key.prefix,
             "+2348031234567",
         ],
@@ -278,6 +325,9 @@ SNAPSHOT_MODELS = [
     LoyaltyRule,
     LoyaltyAccount,
     LoyaltyTransaction,
+    Pet,
+    PetOwner,
+    Interaction,
 ]
 
 

@@ -186,6 +186,11 @@ for _name in (
     if os.environ.get(_name):
         globals()[_name] = float(os.environ[_name])
 
+# Events in: the RabbitMQ queue `rapport consume` reads, bound with "#" to a topic exchange;
+# what cannot apply goes to <queue>.dead (docs/ingest.md).
+RAPPORT_INBOUND_QUEUE = os.environ.get("RAPPORT_INBOUND_QUEUE") or "rapport.inbound"
+RAPPORT_INBOUND_EXCHANGE = os.environ.get("RAPPORT_INBOUND_EXCHANGE") or "rapport.inbound"
+
 # Uploaded files: CSV imports wait there for their worker (docs/ingest.md).
 MEDIA_ROOT = DATA_DIR / "media"
 if os.environ.get("RAPPORT_IMPORT_MAX_MB"):

@@ -73,6 +73,11 @@ def add_app_data(actor, code: str, marker: str) -> None:
         from rapport.loyalty.services import LoyaltyService
 
         LoyaltyService.earn_points(actor=actor, code=code, points=100, reference=f"{marker}-1")
+    if apps.is_installed("rapport.pets"):
+        from rapport.pets.services import PetService
+
+        owner = find_customer(actor.tenant, code)
+        PetService.add_pet(actor=actor, owner=owner, name=f"{marker}_pet", species="dog")
 
 
 @pytest.fixture

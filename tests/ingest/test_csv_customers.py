@@ -16,9 +16,7 @@ HEADER = "First name,Last name,E-mail,Mobile,Birthday,Tags,Email marketing,SMS m
 
 def run(tenant, text: str, **options):
     actor = Actor.for_system(tenant, "tests")
-    return import_file(
-        actor=actor, kind="customers", file=io.BytesIO(text.encode()), **options
-    )
+    return import_file(actor=actor, kind="customers", file=io.BytesIO(text.encode()), **options)
 
 
 def lines(*rows: str) -> str:

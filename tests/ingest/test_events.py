@@ -1,7 +1,11 @@
 """Inbound events over HTTP: each type applied, a repeat of an id changes nothing, bad ones are
 answered 422 naming the fields with nothing stored."""
 
+import json
+import threading
+
 import pytest
+from django.db import connection, connections
 
 from rapport.commerce.models import Order, Visit
 from rapport.customers.models import Customer, ExternalIdentity
@@ -9,6 +13,7 @@ from rapport.ingest.models import InboundEvent
 from rapport.loyalty.models import LoyaltyTransaction
 from rapport.pets.services import PetService
 from rapport.tenancy.actors import Actor
+from tests.conftest import ApiClient
 from tests.ingest.inbound_support import counts, envelope, loyalty_program, order_data, points_of
 
 pytestmark = pytest.mark.django_db
@@ -166,9 +171,7 @@ def test_order_refunded_refunds_and_takes_back_points_in_proportion(api, ada, pr
     send(api, "order.completed", data)
 
     # When a third of it is refunded, then the rest
-    first = send(
-        api, "order.refunded", {"external_id": data["external_id"], "amount_q": 150000}
-    )
+    first = send(api, "order.refunded", {"external_id": data["external_id"], "amount_q": 150000})
     rest = send(api, "order.refunded", {"external_id": data["external_id"]})
 
     # Then a third of the points go, then the rest: all of them
@@ -417,7 +420,9 @@ def test_rules_a_schema_cannot_check_are_422_under_the_events_field_names(api, a
     before = counts()
 
     unknown = send(api, "order.created", order_data({"code": "NOBODY"}))
-    future = send(api, "order.created", order_data({"code": ada.code}, placed_at="2999-01-01T00:00:00Z"))
+    future = send(
+        api, "order.created", order_data({"code": ada.code}, placed_at="2999-01-01T00:00:00Z")
+    )
     bad_email = send(api, "order.created", order_data({"email": "not an email"}))
     paid_before_issued = send(
         api,
@@ -431,9 +436,7 @@ def test_rules_a_schema_cannot_check_are_422_under_the_events_field_names(api, a
         },
     )
 
-    assert unknown.json()["error"]["fields"] == {
-        "data.customer.code": "No customer has this code"
-    }
+    assert unknown.json()["error"]["fields"] == {"data.customer.code": "No customer has this code"}
     assert list(future.json()["error"]["fields"]) == ["data.placed_at"]
     assert list(bad_email.json()["error"]["fields"]) == ["data.customer.email"]
     assert list(paid_before_issued.json()["error"]["fields"]) == ["data.paid_at"]
@@ -447,7 +450,9 @@ def test_a_new_customer_is_not_kept_when_the_order_fails(api):
     response = send(
         api,
         "order.created",
-        order_data({"phone": "0803 555 0000", "first_name": "Eve"}, placed_at="2999-01-01T00:00:00Z"),
+        order_data(
+            {"phone": "0803 555 0000", "first_name": "Eve"}, placed_at="2999-01-01T00:00:00Z"
+        ),
     )
 
     assert response.status_code == 422
@@ -495,7 +500,9 @@ def test_another_tenant_sees_none_of_the_events(api, other_api, ada):
     assert other_api.get(f"{URL}/{sent['id']}").status_code == 404
 
 
-def test_another_tenant_with_the_same_event_id_applies_its_own(api, other_api, ada, other_tenant, make_customer):
+def test_another_tenant_with_the_same_event_id_applies_its_own(
+    api, other_api, ada, other_tenant, make_customer
+):
     theirs = make_customer(tenant=other_tenant, code="THEIRS-1", first_name="Theirs")
     api.post(URL, envelope("order.created", order_data({"code": ada.code}), id="evt-shared"))
 
@@ -505,3 +512,47 @@ def test_another_tenant_with_the_same_event_id_applies_its_own(api, other_api, a
 
     assert response.status_code == 201
     assert Order.objects.filter(customer=theirs).count() == 1
+
+
+# --- concurrent deliveries --------------------------------------------------------------------
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="threads share the in-memory SQLite test database"
+)
+
+
+@pytest.mark.postgres
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deliveries_of_one_event_apply_it_once(tenant, make_key, make_customer):
+    # Given a loyalty program, a customer, and one order.completed event
+    loyalty_program(Actor.for_system(tenant, "tests"))
+    ada = make_customer(code="ADA-1", first_name="Ada")
+    _, secret = make_key(tenant, ["write"])
+    event = envelope("order.completed", order_data({"code": ada.code}), id="evt-race")
+    barrier = threading.Barrier(8)
+    answers = []
+
+    def deliver():
+        try:
+            barrier.wait(timeout=20)
+            answers.append(ApiClient(secret).post(URL, event))
+        finally:
+            connections.close_all()
+
+    # When eight deliveries of it arrive at once
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # Then one applied it, the others got its result, and it counted once
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] * 7 + [201], [a.content for a in answers]
+    results = {json.dumps(answer.json()["result"], sort_keys=True) for answer in answers}
+    assert len(results) == 1
+    assert InboundEvent.objects.count() == 1
+    assert Order.objects.count() == 1
+    assert LoyaltyTransaction.objects.count() == 1
+    assert points_of(ada) == 4500

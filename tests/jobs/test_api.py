@@ -5,11 +5,13 @@ import uuid
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
 
 from rapport.consent.services import ConsentService
+from rapport.jobs import schedule
 from rapport.jobs.models import ScheduledRun
 from rapport.jobs.services import Scheduler
-from rapport.jobs import schedule
 from rapport.tenancy.actors import Actor
 from tests.jobs.helpers import stored_result
 
@@ -32,25 +34,21 @@ def test_a_waiting_task_of_the_tenant(admin_api, tenant):
     assert body["errors"] == [] and body["schedule_entry"] == ""
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_failed_mail_is_a_failed_task_with_its_error(
-    admin_api, tenant, make_customer, database_tasks, settings, django_capture_on_commit_callbacks
+    admin_api, tenant, make_customer, database_tasks, settings
 ):
     # Given a mail server that cannot be reached, and a double opt-in requested on email
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
     customer = make_customer(first_name="Ada", email="ada@example.com")
-    with django_capture_on_commit_callbacks(execute=True):
-        link = ConsentService.request_confirmation(
-            actor=Actor.for_system(tenant, "tests"), code=customer.code, channel="email"
-        )
-    from django_tasks_db.models import DBTaskResult
-
+    link = ConsentService.request_confirmation(
+        actor=Actor.for_system(tenant, "tests"), code=customer.code, channel="email"
+    )
     [queued] = DBTaskResult.objects.all()
     assert link.sent_to == "ada@example.com"
 
     # When a worker tries to send it
-    from django.core.management import call_command
-
     call_command("worker", "--once", "--no-schedule", verbosity=0)
 
     # Then the task failed, and the API says why, with the traceback for the tenant's admin

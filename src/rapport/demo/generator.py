@@ -86,6 +86,41 @@ PREFERENCE_FIELDS = (
     "uuid", "tenant_id", "customer_id", "category", "key", "value", "preference_type",
     "confidence", "source", "created_at", "updated_at",
 )  # fmt: skip
+# Rows that point at a row of the same batch hold its position in the batch's list until the
+# loader gives them primary keys: orders (for lines and refunds), pets (for owners) and the
+# timeline entries of interactions. The first column of those lists is that key.
+ORDER_FIELDS = (
+    "id", "uuid", "tenant_id", "customer_id", "source", "external_id", "channel", "status",
+    "placed_at", "completed_at", "cancelled_at", "total_q", "refunded_q", "currency", "metadata",
+    "created_at", "updated_at",
+)  # fmt: skip
+ORDER_LINE_FIELDS = (
+    "order_id", "position", "sku", "name", "category", "quantity", "unit_price_q", "total_q",
+)  # fmt: skip
+ORDER_REFUND_FIELDS = (
+    "uuid", "order_id", "amount_q", "reason", "reference", "actor", "created_at",
+)  # fmt: skip
+VISIT_FIELDS = (
+    "uuid", "tenant_id", "customer_id", "source", "external_id", "service", "status",
+    "scheduled_at", "completed_at", "cancelled_at", "occurred_at", "staff", "pet_uuid",
+    "pet_name", "price_q", "currency", "notes", "metadata", "created_at", "updated_at",
+)  # fmt: skip
+PET_FIELDS = (
+    "id", "uuid", "tenant_id", "name", "name_key", "species", "breed", "sex", "date_of_birth",
+    "neutered", "colour", "microchip", "notes", "deceased_on", "created_at", "updated_at",
+)  # fmt: skip
+PET_OWNER_FIELDS = ("tenant_id", "pet_id", "customer_id", "is_primary", "since", "created_at")
+INTERACTION_FIELDS = (
+    "uuid", "tenant_id", "customer_id", "interaction_type", "channel", "direction", "subject",
+    "notes", "handled_by_name", "duration_minutes", "outcome", "follow_up_required",
+    "follow_up_date", "follow_up_done_at", "occurred_at", "timeline_event_id", "created_at",
+    "updated_at",
+)  # fmt: skip
+INTERACTION_EVENT_FIELDS = ("id", *EVENT_FIELDS)
+# The kinds of touchpoint the core writes as bare timeline entries unless rows replace them:
+# interactions always replace the contacts, and orders and visits replace theirs where
+# commerce is installed.
+TOUCHPOINTS = ("order", "visit")
 
 
 # --- codes ---------------------------------------------------------------------------------
@@ -147,6 +182,14 @@ class Batch:
     consent_changes: list[tuple] = field(default_factory=list)
     identifiers: list[tuple] = field(default_factory=list)
     preferences: list[tuple] = field(default_factory=list)
+    interactions: list[tuple] = field(default_factory=list)
+    interaction_events: list[tuple] = field(default_factory=list)
+    orders: list[tuple] = field(default_factory=list)
+    order_lines: list[tuple] = field(default_factory=list)
+    order_refunds: list[tuple] = field(default_factory=list)
+    visits: list[tuple] = field(default_factory=list)
+    pets: list[tuple] = field(default_factory=list)
+    pet_owners: list[tuple] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +205,8 @@ class DemoCustomer:
     contact_method: str
     source: str
     is_phone_only: bool
+    customer_type: str = ""
+    archived: float | None = None  # POSIX seconds; nothing new is bought after
 
 
 class OptionalRows(Protocol):
@@ -204,6 +249,7 @@ class DemoGenerator:
         now: dt.datetime,
         first_index: int = 0,
         optional: Sequence[OptionalRows] = (),
+        touchpoints: Sequence[str] = TOUCHPOINTS,
     ) -> None:
         # A tenant that already has demo customers gets new people, not the same ones again.
         self.random = random.Random(seed if first_index == 0 else f"{seed}:{first_index}")
@@ -229,6 +275,7 @@ class DemoGenerator:
         self.phone_draw = _phone_drawer(locale)
         self.slugs: dict[str, str] = {}
         self.optional = tuple(optional)
+        self.touchpoints = frozenset(touchpoints)
 
     def slug(self, name: str) -> str:
         slug = self.slugs.get(name)
@@ -328,7 +375,7 @@ class DemoGenerator:
         elif source == "referral":
             referral_source = choice(("Friend", "Family", "Colleague"))
         is_archived = rnd() < ARCHIVED_SHARE
-        archived_at = None
+        archived_at = archived = None
         updated = created + (self.now - created) * rnd() ** 3
         if is_archived:
             archived = created + (self.now - created) * (0.5 + rnd() / 2)
@@ -364,7 +411,7 @@ class DemoGenerator:
         if self.optional:
             person = DemoCustomer(
                 customer_id, created, phone, email, instagram, facebook, contact_method, source,
-                phone_only,
+                phone_only, customer_type, archived,
             )  # fmt: skip
             for rows in self.optional:
                 rows.draw(batch, person)
@@ -478,7 +525,10 @@ class DemoGenerator:
                 "",
                 {"direction": "outbound" if rnd() < 0.7 else "inbound"},
             )
-        batch.events.append((self._uuid(), self.tenant_id, customer_id, *event, ACTOR, at))
+        # Drawn either way, so that the stream (and every later customer) stays the same.
+        event_uuid = self._uuid()
+        if event[0] in self.touchpoints:
+            batch.events.append((event_uuid, self.tenant_id, customer_id, *event, ACTOR, at))
 
 
 def _email(rng: random.Random, first: str, last: str, domain: str) -> str:

@@ -20,8 +20,17 @@ from rapport.demo.generator import (
     CUSTOMER_TAG_FIELDS,
     EVENT_FIELDS,
     IDENTIFIER_FIELDS,
+    INTERACTION_EVENT_FIELDS,
+    INTERACTION_FIELDS,
     NOTE_FIELDS,
+    ORDER_FIELDS,
+    ORDER_LINE_FIELDS,
+    ORDER_REFUND_FIELDS,
+    PET_FIELDS,
+    PET_OWNER_FIELDS,
     PREFERENCE_FIELDS,
+    TOUCHPOINTS,
+    VISIT_FIELDS,
     Batch,
     DemoGenerator,
     TagChoice,
@@ -31,13 +40,28 @@ from rapport.demo.optional_apps import IDENTIFIER_TYPES, OPTIONAL_APPS, optional
 from rapport.demo.writers import TableWriter
 from rapport.tenancy.actors import Actor
 from rapport.tenancy.models import Tenant
-from rapport.timeline.models import TimelineEvent
+from rapport.timeline.models import Interaction, TimelineEvent
 
 DEFAULT_BATCH_SIZE = 5_000
 FIRST, LAST, REFERRED_BY = (
     CUSTOMER_FIELDS.index(name) for name in ("first_name", "last_name", "referred_by_id")
 )
 CONSENT_STATUS = CONSENT_FIELDS.index("status")
+ORDER_STATUS = ORDER_FIELDS.index("status")
+FOLLOW_UP_REQUIRED, FOLLOW_UP_DONE_AT = (
+    INTERACTION_FIELDS.index(name) for name in ("follow_up_required", "follow_up_done_at")
+)
+# Rows whose first column is a position in their list until the batch gets its keys, and the
+# rows (list, column) that point at them: see rapport.demo.generator.
+KEYED = (
+    ("orders", "order", (("order_lines", 0), ("order_refunds", 1))),
+    ("pets", "pet", (("pet_owners", 1),)),
+    (
+        "interaction_events",
+        "event",
+        (("interactions", INTERACTION_FIELDS.index("timeline_event_id")),),
+    ),
+)
 
 
 @dataclass
@@ -63,6 +87,15 @@ class DemoSummary:
     consent_changes: int = 0
     identifiers: int = 0
     preferences: int = 0
+    interactions: int = 0
+    open_follow_ups: int = 0
+    orders: int = 0
+    cancelled_orders: int = 0
+    order_lines: int = 0
+    refunds: int = 0
+    visits: int = 0
+    pets: int = 0
+    pet_owners: int = 0
     seconds: float = 0.0
 
     def add(self, batch: Batch) -> None:
@@ -79,6 +112,19 @@ class DemoSummary:
         self.consent_changes += len(batch.consent_changes)
         self.identifiers += len(batch.identifiers)
         self.preferences += len(batch.preferences)
+        self.interactions += len(batch.interactions)
+        self.open_follow_ups += sum(
+            1
+            for row in batch.interactions
+            if row[FOLLOW_UP_REQUIRED] and not row[FOLLOW_UP_DONE_AT]
+        )
+        self.orders += len(batch.orders)
+        self.cancelled_orders += sum(1 for row in batch.orders if row[ORDER_STATUS] == "cancelled")
+        self.order_lines += len(batch.order_lines)
+        self.refunds += len(batch.order_refunds)
+        self.visits += len(batch.visits)
+        self.pets += len(batch.pets)
+        self.pet_owners += len(batch.pet_owners)
 
     @property
     def rows(self) -> int:
@@ -92,7 +138,29 @@ class DemoSummary:
             + self.consent_changes
             + self.identifiers
             + self.preferences
+            + self.interactions
+            + self.orders
+            + self.order_lines
+            + self.refunds
+            + self.visits
+            + self.pets
+            + self.pet_owners
         )
+
+    def activity(self) -> str:
+        """The interactions, orders, visits and pets written, as the summary's words: ", 1,234
+        interactions (56 follow-ups open), 5,678 orders (…)", or what of it was written."""
+        text = f", {self.interactions:,} interactions ({self.open_follow_ups:,} follow-ups open)"
+        if "commerce" in self.optional_apps:
+            text += (
+                f", {self.orders:,} orders ({self.order_lines:,} lines, "
+                f"{self.cancelled_orders:,} cancelled, {self.refunds:,} refunds)"
+            )
+            if self.visits:
+                text += f", {self.visits:,} visits"
+        if "pets" in self.optional_apps and self.pets:
+            text += f", {self.pets:,} pets ({self.pet_owners:,} owners)"
+        return text
 
 
 def resolve_business(tenant: Tenant, business: str | None) -> Business:
@@ -119,8 +187,13 @@ def ensure_tags(tenant: Tenant, business: Business) -> tuple[list[TagChoice], in
 
 def _reserve_customer_ids(count: int) -> list[int]:
     """Primary keys for the next customers, known before insert so referrals can point at them."""
-    table = Customer._meta.db_table
-    column = Customer._meta.pk.column
+    return _reserve_ids(Customer, count)
+
+
+def _reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """The next `count` primary keys of a table, taken before its rows are written."""
+    table = model._meta.db_table
+    column = model._meta.pk.column
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -160,7 +233,7 @@ def _refresh_statistics(tables: list[type[models.Model]]) -> None:
 
 
 def installed_optional_apps() -> tuple[str, ...]:
-    """The optional apps (consent, identity, preferences) installed here, by short name."""
+    """The optional apps (of OPTIONAL_APPS) installed here, by short name."""
     return tuple(name for name in OPTIONAL_APPS if django_apps.is_installed(f"rapport.{name}"))
 
 
@@ -185,7 +258,82 @@ def _optional_tables(
         from rapport.preferences.models import CustomerPreference
 
         tables.append(("preferences", CustomerPreference, PREFERENCE_FIELDS))
+    if "commerce" in installed:
+        from rapport.commerce.models import Order, OrderLine, OrderRefund, Visit
+
+        tables.append(("orders", Order, ORDER_FIELDS))
+        tables.append(("order_lines", OrderLine, ORDER_LINE_FIELDS))
+        tables.append(("order_refunds", OrderRefund, ORDER_REFUND_FIELDS))
+        tables.append(("visits", Visit, VISIT_FIELDS))
+    if "pets" in installed:
+        from rapport.pets.models import Pet, PetOwner
+
+        tables.append(("pets", Pet, PET_FIELDS))
+        tables.append(("pet_owners", PetOwner, PET_OWNER_FIELDS))
     return tables
+
+
+def _keyed_models(installed: Sequence[str]) -> dict[str, type[models.Model]]:
+    """The model whose primary keys each keyed kind of row takes (see KEYED)."""
+    keyed: dict[str, type[models.Model]] = {"event": TimelineEvent}
+    if "commerce" in installed:
+        from rapport.commerce.models import Order
+
+        keyed["order"] = Order
+    if "pets" in installed:
+        from rapport.pets.models import Pet
+
+        keyed["pet"] = Pet
+    return keyed
+
+
+def _assign_keys(batch: Batch, keyed: dict[str, type[models.Model]]) -> None:
+    """Give the batch's keyed rows their primary keys, and the rows pointing at them the same.
+
+    Done just before the batch is written, in its transaction: on SQLite the keys follow the
+    largest one stored, so the rows with keys go in before any row of the table without.
+    """
+    for name, kind, pointers in KEYED:
+        rows = getattr(batch, name)
+        if not rows:
+            continue
+        ids = _reserve_ids(keyed[kind], len(rows))
+        setattr(batch, name, [(ids[row[0]], *row[1:]) for row in rows])
+        for pointer, column in pointers:
+            setattr(
+                batch,
+                pointer,
+                [
+                    (*row[:column], ids[row[column]], *row[column + 1 :])
+                    for row in getattr(batch, pointer)
+                ],
+            )
+
+
+def _numbers_in_use(tenant: Tenant, installed: Sequence[str]) -> dict[str, int]:
+    """How many orders the tenant holds per source (visits as "booking"): new ids follow."""
+    if "commerce" not in installed:
+        return {}
+    from django.db.models import Count
+
+    from rapport.commerce.models import Order, Visit
+
+    numbers = dict(
+        Order.objects.filter(tenant=tenant)
+        .values_list("source")
+        .annotate(count=Count("id"))
+        .values_list("source", "count")
+    )
+    numbers["booking"] = Visit.objects.filter(tenant=tenant, source="booking").count()
+    return numbers
+
+
+def _microchips_in_use(tenant: Tenant) -> set[str]:
+    from rapport.pets.models import Pet
+
+    return set(
+        Pet.objects.filter(tenant=tenant).exclude(microchip="").values_list("microchip", flat=True)
+    )
 
 
 def _identifiers_in_use(tenant: Tenant) -> set[tuple[str, str]]:
@@ -209,8 +357,9 @@ def load_demo(
     now: dt.datetime | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> DemoSummary:
-    """Add `customers` demo customers (and their tags, notes, addresses, timeline) to a tenant,
-    with their consents, identifiers and preferences where those apps are installed."""
+    """Add `customers` demo customers (and their tags, notes, addresses, interactions, timeline)
+    to a tenant, with their consents, identifiers, preferences, orders and visits, and pets,
+    where those apps are installed."""
     started = time.perf_counter()
     kind = resolve_business(tenant, business)
     installed = installed_optional_apps()
@@ -221,6 +370,7 @@ def load_demo(
     locale = locale_for(tenant.country)
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     in_use = _identifiers_in_use(tenant) if existing and "identity" in installed else None
+    chips = _microchips_in_use(tenant) if existing and "pets" in installed else None
     optional = optional_rows(
         installed,
         seed=seed,
@@ -230,6 +380,10 @@ def load_demo(
         now=now,
         first_index=existing,
         identifiers_in_use=in_use,
+        currency=tenant.currency,
+        timezone=tenant.timezone,
+        numbers_in_use=_numbers_in_use(tenant, installed) if existing else None,
+        microchips_in_use=chips,
     )
     generator = DemoGenerator(
         seed=seed,
@@ -243,15 +397,21 @@ def load_demo(
         now=now,
         first_index=existing,
         optional=optional,
+        # Where commerce is installed its orders and visits stand for themselves.
+        touchpoints=() if "commerce" in installed else TOUCHPOINTS,
     )
     tables: list[tuple[str, type[models.Model], Sequence[str]]] = [
         ("customers", Customer, CUSTOMER_FIELDS),
         ("addresses", CustomerAddress, ADDRESS_FIELDS),
         ("customer_tags", CustomerTag, CUSTOMER_TAG_FIELDS),
         ("notes", Note, NOTE_FIELDS),
+        # Before the other events: on SQLite their keys were taken from the largest stored.
+        ("interaction_events", TimelineEvent, INTERACTION_EVENT_FIELDS),
         ("events", TimelineEvent, EVENT_FIELDS),
+        ("interactions", Interaction, INTERACTION_FIELDS),
         *_optional_tables(installed),
     ]
+    keyed = _keyed_models(installed)
     writers = [(name, TableWriter(connection, model, fields)) for name, model, fields in tables]
 
     def draw(count: int) -> Batch:
@@ -278,6 +438,7 @@ def load_demo(
                 after = min(batch_size, customers - done - count)
                 if drawing is not None and after:
                     following = drawing.submit(generator.batch, _reserve_customer_ids(after))
+                _assign_keys(batch, keyed)
                 for name, writer in writers:
                     writer.write(getattr(batch, name))
             done += count
@@ -287,6 +448,6 @@ def load_demo(
     finally:
         if drawing is not None:
             drawing.shutdown(cancel_futures=True)
-    _refresh_statistics([model for _, model, _ in tables])
+    _refresh_statistics(list(dict.fromkeys(model for _, model, _ in tables)))
     summary.seconds = time.perf_counter() - started
     return summary

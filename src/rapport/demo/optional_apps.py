@@ -1,4 +1,5 @@
-"""Demo rows of the optional apps: consent with its history, identifiers, preferences.
+"""Demo rows of the optional apps: consent with its history, identifiers, preferences, and
+(from their own modules) orders and visits, pets, and the interactions staff logged.
 
 Each app reads a random stream of its own, seeded from the demo's seed, so its rows are the
 same for the same seed whether or not the other apps are installed, and the core's rows do not
@@ -7,17 +8,23 @@ timeline entry each service logs; no outbox events, as for the rest of the demo.
 """
 
 import datetime as dt
-import random
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from decimal import Decimal
-from typing import TypeVar
 
+from rapport.commerce.money import EXPONENTS
 from rapport.customers.normalization import normalize_handle
 from rapport.demo.businesses import Business, PreferenceSpec
+from rapport.demo.catalogue import ACTIVITIES
+from rapport.demo.commerce import CommerceRows
 from rapport.demo.generator import ACTOR, Batch, DemoCustomer, OptionalRows
+from rapport.demo.interactions import InteractionRows
 from rapport.demo.locales import Locale
+from rapport.demo.pets import Household, PetRows
+from rapport.demo.rows import AppRows
+from rapport.demo.workplace import OpeningHours, staff_roster
 
-OPTIONAL_APPS = ("consent", "identity", "preferences")  # as rapport.<name> in INSTALLED_APPS
+# As rapport.<name> in INSTALLED_APPS.
+OPTIONAL_APPS = ("consent", "identity", "preferences", "commerce", "pets")
 
 # --- consent -------------------------------------------------------------------------------
 
@@ -84,55 +91,6 @@ TYPE_WORDS = {
     "inferred": "Inferred preference",
     "restriction": "Restriction",
 }
-
-
-T = TypeVar("T")
-# The bits uuid.UUID(version=4) sets: the version (4) and the RFC 4122 variant.
-UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-UUID_SET = (0x4000 << 64) | (0x8000 << 48)
-
-
-class AppRows:
-    """An optional app's random streams: one for its draws, one for its rows' UUIDs."""
-
-    app = ""
-
-    def __init__(
-        self,
-        *,
-        seed: int,
-        tenant_id: int,
-        locale: Locale,
-        business: Business,
-        now: dt.datetime,
-        first_index: int = 0,
-    ) -> None:
-        again = "" if first_index == 0 else f":{first_index}"
-        self.random = random.Random(f"{self.app}:{seed}{again}")
-        self.uuid_bits = random.Random(
-            f"{self.app}-uuids:{seed}:{tenant_id}:{first_index}"
-        ).getrandbits
-        self.tenant_id = tenant_id
-        self.locale = locale
-        self.business = business
-        self.now = now.timestamp()
-
-    def _uuid(self) -> str:
-        """A version 4 UUID in its text form: what uuid.UUID(int=…, version=4) gives, faster."""
-        text = f"{(self.uuid_bits(128) & UUID_CLEAR) | UUID_SET:032x}"
-        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-    def _pick(self, values: Sequence[T]) -> T:
-        """One of `values`, equally likely (`random.choice` costs three times as much)."""
-        return values[int(self.random.random() * len(values))]
-
-    @staticmethod
-    def _when(seconds: float) -> dt.datetime:
-        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
-
-    def _later(self, after: float, within: float) -> float:
-        """A moment after `after` (by up to `within` seconds), and never after now."""
-        return min(self.now, after + 1 + within * self.random.random())
 
 
 class ConsentRows(AppRows):
@@ -363,8 +321,17 @@ def optional_rows(
     now: dt.datetime,
     first_index: int = 0,
     identifiers_in_use: set[tuple[str, str]] | None = None,
+    currency: str = "NGN",
+    timezone: str = "Africa/Lagos",
+    numbers_in_use: dict[str, int] | None = None,
+    microchips_in_use: set[str] | None = None,
 ) -> list[OptionalRows]:
-    """The row makers of the named apps (of OPTIONAL_APPS), always in the same order."""
+    """The row makers of the named apps (of OPTIONAL_APPS), always in the same order, and the
+    interactions' (the timeline is part of the core, so those are always written).
+
+    `numbers_in_use`: how many orders (and visits, as "booking") the tenant holds per source,
+    so that new external ids follow them. `microchips_in_use`: the tenant's pets' microchips.
+    """
     common = {
         "seed": seed,
         "tenant_id": tenant_id,
@@ -380,4 +347,29 @@ def optional_rows(
         makers.append(IdentifierRows(in_use=identifiers_in_use, **common))
     if "preferences" in apps:
         makers.append(PreferenceRows(**common))
+    activity = ACTIVITIES[business.key]
+    hours = OpeningHours(activity.habits, timezone)
+    roster = staff_roster(locale, activity, seed)
+    household = None
+    if activity.has_pets and ("pets" in apps or "commerce" in apps):
+        # Drawn whenever one of them is installed: commerce's visits name the pets.
+        household = Household(hours=hours, chips_in_use=microchips_in_use, **common)
+        if "pets" in apps:
+            makers.append(PetRows(household=household, **common))
+    if "commerce" in apps:
+        currency = currency.upper()
+        makers.append(
+            CommerceRows(
+                currency=currency,
+                minor_per_major=10 ** EXPONENTS.get(currency, 2),
+                typical_order=business.typical_order.get(currency, 50),
+                hours=hours,
+                roster=roster,
+                household=household,
+                with_pets="pets" in apps,
+                numbers=numbers_in_use,
+                **common,
+            )
+        )
+    makers.append(InteractionRows(hours=hours, roster=roster, **common))
     return makers

@@ -49,6 +49,12 @@ class EventIdReused(Conflict):
     code = "event_id_reused"
 
 
+class StillApplying(Conflict):
+    """Another delivery of the id holds it and has not finished: retry later."""
+
+    code = "event_in_progress"
+
+
 @dataclass(frozen=True)
 class Received:
     """The stored inbound event, and whether this delivery was a repeat of an applied one."""
@@ -147,9 +153,7 @@ def _user_registered(actor: Actor, event: UserRegisteredEvent) -> dict[str, Any]
         }
         if gaps:
             try:
-                customer = CustomerService.update_customer(
-                    actor=actor, code=customer.code, **gaps
-                )
+                customer = CustomerService.update_customer(actor=actor, code=customer.code, **gaps)
             except RapportError as error:
                 raise _renamed(error, {name: f"{prefix}{name}" for name in gaps}) from None
             filled = sorted(gaps)
@@ -292,7 +296,10 @@ def _invoice_paid(actor: Actor, event: InvoicePaidEvent) -> dict[str, Any]:
     try:
         outcome = orders.record_order(actor=actor, request=request, prefix=prefix)
     except RapportError as error:
-        names = {f"{prefix}completed_at": f"{prefix}paid_at", f"{prefix}placed_at": f"{prefix}issued_at"}
+        names = {
+            f"{prefix}completed_at": f"{prefix}paid_at",
+            f"{prefix}placed_at": f"{prefix}issued_at",
+        }
         raise _renamed(error, names) from None
     return _order_result(outcome)
 
@@ -367,7 +374,7 @@ def receive(*, actor: Actor, event: Envelope, source: str = InboundEvent.Source.
             row.status, row.result = APPLIED, result
             row.save(update_fields=["type", "source", "payload", "status", "result"])
             return Received(event=row, replayed=False)
-    raise Conflict(
+    raise StillApplying(
         "Another delivery of this event is being applied; retry", fields={"id": "In use"}
     )
 

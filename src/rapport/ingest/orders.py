@@ -6,6 +6,7 @@ transaction: the customer found or created, the commerce write and the loyalty e
 together or not at all.
 """
 
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -318,10 +319,8 @@ def resolve_customer(
             found = _identifier_lookup(tenant, type, value, prefix)
     if found is not None:
         for provider, external_id in unlinked:
-            try:
+            with contextlib.suppress(Conflict):  # linked to someone meanwhile: theirs stands
                 _link(actor, found, provider, external_id, prefix)
-            except Conflict:
-                pass  # linked to someone meanwhile: theirs stands
         return found, False
     try:
         with transaction.atomic():

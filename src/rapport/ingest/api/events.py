@@ -107,9 +107,7 @@ def list_inbound_events(request, query: Query[InboundEventQuery]):
     )
 
 
-@router.get(
-    "/inbound-events/{inbound_event_id}", response=responses({200: InboundEventOut}, 404)
-)
+@router.get("/inbound-events/{inbound_event_id}", response=responses({200: InboundEventOut}, 404))
 def get_inbound_event(request, inbound_event_id: UUID) -> InboundEvent:
     """One received event: its envelope and what applying it did."""
     return inbound.get_inbound_event(

@@ -8,7 +8,7 @@ import orjson
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, StreamingHttpResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field, ValidationError
 
 from rapport.exceptions import InvalidInput
@@ -194,7 +194,7 @@ def create_import(request):
     job = ImportService.create_job(
         actor=actor_of(request), kind=kind, upload=upload, mapping=mapping, dry_run=dry_run
     )
-    return 202, job
+    return Status(202, job)
 
 
 @router.get("/imports", response=responses({200: ImportJobPage}))

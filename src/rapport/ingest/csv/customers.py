@@ -314,13 +314,7 @@ class CustomersImporter(Importer):
                 actor=self.actor, code=customer.code, **record.profile
             )
             changed |= customer.updated_at != before
-        directory.remember(
-            customer,
-            code=record.code,
-            email=record.email,
-            phone=record.phone,
-            external=record.external,
-        )
+        directory.remember(customer, code=record.code, email=record.email, phone=record.phone)
         changed |= self._extras(customer, record, directory, known)
         if created:
             return Outcome.CREATED

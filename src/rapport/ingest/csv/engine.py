@@ -239,10 +239,9 @@ def run(
     with transaction.atomic() if dry_run else nullcontext():
         for chunk in chunks(importer.units(csv_file.rows()), chunk_rows):
             good = [unit for unit in chunk if not unit.errors]
-            for unit in chunk:
-                if unit.errors:
-                    report.fail(unit, unit.errors)
-            for unit, result in zip(good, _write(importer, good), strict=True):
+            written = dict(zip(map(id, good), _write(importer, good), strict=True))
+            for unit in chunk:  # in file order, so errors are listed by row
+                result = written.get(id(unit), unit.errors)
                 if isinstance(result, Outcome):
                     report.count(result)
                 else:

@@ -427,7 +427,7 @@ class OrdersImporter(Importer):
                     column = "unit_price"
                 elif column == "name":
                     column = "product"
-            elif name == "total_q" and "total" in self.columns:
+            elif name == "total_q" and "total_q" not in self.columns:
                 column = "total"
             elif name == "customer":
                 column = next(
@@ -446,6 +446,14 @@ class OrdersImporter(Importer):
             if match is None or int(match.group(1)) >= len(positions):
                 return {}
             by_unit.setdefault(positions[int(match.group(1))], {})[match.group(2)] = problem
+        if isinstance(error, Conflict):
+            by_unit = {
+                position: {
+                    name: f"The order was recorded before with other data: {problem}"
+                    for name, problem in fields.items()
+                }
+                for position, fields in by_unit.items()
+            }
         return {
             position: self._errors(records[position], fields, error.message)
             for position, fields in by_unit.items()

@@ -109,7 +109,7 @@ class Command(BaseCommand):
 
     def _report(self, summary: DemoSummary) -> None:
         rate = summary.customers / summary.seconds if summary.seconds else 0
-        optional = ""
+        optional = summary.activity()
         if "consent" in summary.optional_apps:
             optional += (
                 f", {summary.consents:,} consents ({summary.opted_in:,} opted in) "
