@@ -1,12 +1,13 @@
 """`python -m bench.orders`: orders ingested per second on PostgreSQL, by CSV and by the API.
 
-Creates (and at the end drops) its own database. Generates a customers CSV and an orders CSV
-(by default 100,000 customers with 10 orders each), imports the customers with the same code
-as `rapport import customers`, then the million orders as `rapport import orders` does (chunks
-of 5,000 rows, customers found by email a chunk at a time, `OrderService.record_orders` with
-publish off), then the same orders file again (nothing to create). Last, it posts orders to
-`POST /api/v1/orders/bulk`, 10,000 a call, through Django's test client in this process.
-Prints a table and rewrites docs/BENCHMARKS-orders.md.
+Creates (and at the end drops) its own database and loads demo customers into it (by default
+100,000, with `rapport demo`). Imports a CSV file of new customers with the code `rapport
+import customers` runs, then a CSV file of a million orders for the demo customers (10 each,
+found by email or phone) as `rapport import orders` does: chunks of 5,000 rows, customers found
+a chunk at a time, `OrderService.record_orders` with publish off. Then the same orders file
+again (nothing to create). Last, it posts orders to `POST /api/v1/orders/bulk`, 10,000 a call,
+through Django's test client in this process. Prints a table and rewrites
+docs/BENCHMARKS-orders.md.
 """
 
 import argparse
@@ -68,6 +69,8 @@ class Result:
     customers: int
     orders: int
     chunk_rows: int
+    demo_seconds: float = 0.0
+    order_customers: int = 0
     steps: list[Step] = field(default_factory=list)
     row_counts: dict[str, int] = field(default_factory=dict)
     csv_sizes: dict[str, int] = field(default_factory=dict)
@@ -81,7 +84,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.orders", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--customers", type=int, default=100_000, help="demo customers")
+    parser.add_argument(
+        "--new-customers", type=int, default=10_000, help="customers in the customers CSV"
+    )
     parser.add_argument("--orders", type=int, default=1_000_000, help="orders in the CSV file")
     parser.add_argument("--chunk-rows", type=int, default=5_000, help="rows per transaction")
     parser.add_argument("--bulk-calls", type=int, default=10, help="calls to the bulk endpoint")
@@ -97,7 +103,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-write", action="store_true", help="Do not rewrite the output file")
     parser.add_argument("--keep-database", action="store_true", help="Do not drop it at the end")
     args = parser.parse_args(argv)
-    for name in ("customers", "orders", "chunk_rows", "bulk_size"):
+    for name in ("customers", "new_customers", "orders", "chunk_rows", "bulk_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.bulk_calls < 0 or args.bulk_size > 10_000:
@@ -105,36 +111,45 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def email(number: int) -> str:
-    return f"customer{number}@example.com"
-
-
-def phone(number: int) -> str:
-    return f"+23480{30_000_000 + number:08d}"
-
-
 def write_customers(path: Path, count: int, picker: random.Random) -> None:
+    """New people: emails and phones no demo customer has."""
     with path.open("w", encoding="utf-8", newline="") as file:
-        file.write("First name,Last name,E-mail,Mobile\n")
+        file.write("First name,Last name,E-mail,Mobile,Tags\n")
         for number in range(count):
             file.write(
                 f"{picker.choice(FIRST_NAMES)},{picker.choice(LAST_NAMES)},"
-                f"{email(number)},{phone(number)}\n"
+                f"new{number}@bench.example.com,+23480{90_000_000 + number:08d},"
+                f"{'VIP' if number % 10 == 0 else ''}\n"
             )
 
 
-def write_orders(path: Path, count: int, customers: int, picker: random.Random) -> None:
+def demo_contacts() -> list[tuple[str, str]]:
+    """(email, phone) of each live demo customer, by id: how the orders name them."""
+    from rapport.customers.models import Customer
+
+    return list(
+        Customer.objects.filter(merged_into=None)
+        .exclude(email="", phone="")
+        .order_by("pk")
+        .values_list("email", "phone")
+    )
+
+
+def write_orders(
+    path: Path, count: int, contacts: list[tuple[str, str]], picker: random.Random
+) -> None:
     """One row per order, as a point-of-sale export of receipts lists them."""
     start = dt.datetime(2024, 1, 1, 8, 0)
     span = 2 * 365 * 24 * 60  # two years of minutes
     with path.open("w", encoding="utf-8", newline="") as file:
-        file.write("Receipt,Date,Email,Product,SKU,Category,Qty,Price,Channel\n")
+        file.write("Receipt,Date,Email,Phone,Product,SKU,Category,Qty,Price,Channel\n")
         for number in range(count):
             name, sku, category, price_q = PRODUCTS[number % len(PRODUCTS)]
             placed = start + dt.timedelta(minutes=picker.randrange(span))
+            email, phone = contacts[number % len(contacts)]
             file.write(
-                f"R{number},{placed:%Y-%m-%dT%H:%M},{email(number % customers)},{name},{sku},"
-                f"{category},{1 + number % 3},{price_q / 100:.2f},"
+                f"R{number},{placed:%Y-%m-%dT%H:%M},{email},{'' if email else phone},{name},"
+                f"{sku},{category},{1 + number % 3},{price_q / 100:.2f},"
                 f"{'online' if number % 4 == 0 else 'pos'}\n"
             )
 
@@ -184,6 +199,7 @@ def bulk_endpoint(args: argparse.Namespace, picker: random.Random) -> Step | Non
         tenant=TenantService.get_default(), name="bench", scopes=["write"]
     )
     client = Client(headers={"Authorization": f"Bearer {secret}"})
+    contacts = [(email, phone) for email, phone in demo_contacts() if email]
     start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     seconds = 0.0
     created = existing = 0
@@ -197,7 +213,7 @@ def bulk_endpoint(args: argparse.Namespace, picker: random.Random) -> Step | Non
                 {
                     "external_id": f"A{number}",
                     "source": "bench-api",
-                    "customer": {"email": email(number % args.customers)},
+                    "customer": {"email": contacts[number % len(contacts)][0]},
                     "placed_at": placed.isoformat(),
                     "lines": [
                         {
@@ -235,7 +251,7 @@ def bulk_endpoint(args: argparse.Namespace, picker: random.Random) -> Step | Non
         seconds=seconds,
         created=created,
         unchanged=existing,
-        note="customers by email, existing; earn_points off",
+        note="demo customers by email; earn_points off",
     )
 
 
@@ -252,16 +268,24 @@ def run(args: argparse.Namespace, workdir: Path) -> Result:
 
     result = Result(customers=args.customers, orders=args.orders, chunk_rows=args.chunk_rows)
     call_command("migrate", verbosity=0)
+    console.print(f"loading {args.customers:,} demo customers…")
+    began = time.perf_counter()
+    call_command("demo", "--customers", str(args.customers), "--seed", str(args.seed))
+    result.demo_seconds = time.perf_counter() - began
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     picker = random.Random(args.seed)
     customers_csv, orders_csv = workdir / "customers.csv", workdir / "orders.csv"
-    console.print(f"writing {args.customers:,} customers and {args.orders:,} orders as CSV…")
-    write_customers(customers_csv, args.customers, picker)
-    write_orders(orders_csv, args.orders, args.customers, picker)
+    console.print(f"writing {args.new_customers:,} customers and {args.orders:,} orders as CSV…")
+    write_customers(customers_csv, args.new_customers, picker)
+    contacts = demo_contacts()
+    result.order_customers = len(contacts)
+    write_orders(orders_csv, args.orders, contacts, picker)
     result.csv_sizes = {"customers.csv": customers_csv.stat().st_size}
     result.csv_sizes["orders.csv"] = orders_csv.stat().st_size
 
     report, seconds = timed_import(
-        "customers", customers_csv, args.customers, args.chunk_rows, "importing customers"
+        "customers", customers_csv, args.new_customers, args.chunk_rows, "importing customers"
     )
     result.steps.append(
         Step(
@@ -359,23 +383,28 @@ def markdown(result: Result) -> str:
         "",
         f"Measured {result.when} with `{result.command}`.",
         "",
-        "The tool creates its own PostgreSQL database and writes two CSV files: "
-        f"{result.customers:,} customers (name, email, phone) and {result.orders:,} orders, "
-        "one row each as a point-of-sale export lists receipts (receipt number, date, "
-        "customer email, product, SKU, category, quantity, price, channel), each customer "
-        f"with about {result.orders // max(result.customers, 1):,} orders over two years. It "
-        "imports them with the code `rapport import` runs, in the benchmark's own process on "
-        f"one connection, {result.chunk_rows:,} rows a transaction:",
+        f"The tool creates its own PostgreSQL database, loads {result.customers:,} demo "
+        f"customers into it with `rapport demo` ({result.demo_seconds:.0f} s, not counted "
+        "below) and writes two CSV files: new customers (name, email, phone, a tag for one in "
+        f"ten), and {result.orders:,} orders, one row each as a point-of-sale export lists "
+        "receipts (receipt number, date, customer email or phone, product, SKU, category, "
+        f"quantity, price, channel), spread over the {result.order_customers:,} demo customers "
+        "that have an email or a phone, over two years. It imports them with the code "
+        "`rapport import` runs, in the benchmark's own process on one connection, "
+        f"{result.chunk_rows:,} rows a transaction:",
         "",
-        "- customers: each row found by email or phone, or created through `CustomerService` "
-        "and identity (an identifier, a timeline entry and a `customer.created` event each);",
-        "- orders: each chunk's customers found in a few queries, the orders written by "
+        "- customers: each row looked up by email and phone (a chunk at a time), then created "
+        "through identity and `CustomerService` and tagged through `TagService`: an "
+        "identifier, timeline entries and `customer.created` events each, one row after "
+        "the other;",
+        "- orders: each chunk's customers found in a few queries (identity's identifiers, then "
+        "the customers' own email and phone), the orders written by "
         "`OrderService.record_orders(publish=False)`: history, so no loyalty points, timeline "
         "entries or events;",
         "- the same orders file again: every order is found and nothing is written;",
         "- then orders posted to `POST /api/v1/orders/bulk`, 10,000 a call, through Django's "
         "test client (the full request path: middleware, authentication, validation, the "
-        "JSON answer), for the same customers by email.",
+        "JSON answer), for demo customers by email, new order ids.",
         "",
         "## Machine",
         "",

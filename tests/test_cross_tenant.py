@@ -36,6 +36,8 @@ from rapport.customers.services import (
 from rapport.events.models import OutboxEvent
 from rapport.identity.models import CustomerIdentifier, CustomerMerge, IdentifierType
 from rapport.identity.services import IdentifierService, IdentifierTypeService, MergeService
+from rapport.ingest.inbound import receive as receive_event
+from rapport.ingest.payloads import parse_envelope
 from rapport.loyalty.models import (
     LoyaltyAccount,
     LoyaltyProgram,
@@ -143,6 +145,13 @@ SAMPLE_BODIES = {
         "subject": "Injected",
     },
     ("PATCH", "/api/v1/interactions/{interaction_id}"): {"subject": "Injected"},
+    ("POST", "/api/v1/orders/{order_id}/refund"): {"amount_q": 100, "reason": "Injected"},
+}
+# Routes whose owner call needs a record in another state: parameter -> the parameter naming it.
+OWNER_PARAMETERS = {
+    ("POST", "/api/v1/orders/{order_id}/cancel"): {"order_id": "pending_order_id"},
+    ("POST", "/api/v1/visits/{visit_id}/cancel"): {"visit_id": "booked_visit_id"},
+    ("POST", "/api/v1/visits/{visit_id}/no-show"): {"visit_id": "booked_visit_id"},
 }
 
 
@@ -237,6 +246,36 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
         actor=actor,
         visit=VisitInput(customer=customer, external_id=f"{MARK}-V1", service=f"{MARK} grooming"),
     ).visit
+    pending_order = OrderService.record_order(
+        actor=actor,
+        order=OrderInput(
+            customer=customer,
+            external_id=f"{MARK}-1044",
+            placed_at=timezone.now(),
+            total_q=100,
+            status="pending",
+        ),
+    ).order
+    booked_visit = VisitService.record_visit(
+        actor=actor,
+        visit=VisitInput(
+            customer=customer,
+            external_id=f"{MARK}-V2",
+            service=f"{MARK} check-up",
+            status="scheduled",
+            scheduled_at=timezone.now(),
+        ),
+    ).visit
+    inbound_event = receive_event(
+        actor=actor,
+        event=parse_envelope(
+            {
+                "id": f"{MARK}-event",
+                "type": "user.registered",
+                "data": {"user_id": f"{MARK}-u1", "first_name": f"{MARK} Registered"},
+            }
+        ),
+    ).event
 
     # The other tenant has rows of its own, so its lists are not trivially empty.
     other_actor = Actor.for_system(other_tenant, "tests")
@@ -271,6 +310,9 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             "interaction_id": str(interaction.uuid),
             "order_id": str(order.uuid),
             "visit_id": str(visit.uuid),
+            "pending_order_id": str(pending_order.uuid),
+            "booked_visit_id": str(booked_visit.uuid),
+            "inbound_event_id": str(inbound_event.uuid),
             "result_id": stored_result(tenant),
         },
         texts=[
@@ -293,6 +335,9 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             str(interaction.uuid),
             str(order.uuid),
             str(visit.uuid),
+            str(pending_order.uuid),
+            str(booked_visit.uuid),
+            str(inbound_event.uuid),
             api_key.prefix,
             "+2348031234567",
         ],
@@ -428,7 +473,14 @@ def test_own_customer_with_another_tenants_record_gets_404(records, other_api, m
 @pytest.mark.parametrize(("method", "path"), each(ID_OPERATIONS))
 def test_the_owner_succeeds_with_the_same_call(records, admin_api, method, path):
     """Proves the ids and bodies above are real, so the 404s are about tenancy."""
-    response = send(admin_api, method, fill(path, records.parameters), body_for(method, path))
+    parameters = {
+        **records.parameters,
+        **{
+            name: records.parameters[other]
+            for name, other in OWNER_PARAMETERS.get((method, path), {}).items()
+        },
+    }
+    response = send(admin_api, method, fill(path, parameters), body_for(method, path))
 
     assert 200 <= response.status_code < 300, (method, path, response.content)
 

@@ -65,7 +65,9 @@ def test_adding_a_pet_goes_through_the_service(admin_client, tenant, owner):
     assert OutboxEvent.objects.filter(type="pet.created").count() == 1
 
 
-def test_an_unknown_owner_or_bad_chip_shows_on_the_form_and_writes_nothing(admin_client, tenant, owner):
+def test_an_unknown_owner_or_bad_chip_shows_on_the_form_and_writes_nothing(
+    admin_client, tenant, owner
+):
     unknown = admin_client.post(
         url(Pet, "add"),
         {"tenant": tenant.pk, "owner": "NOPE", "name": "Rex", "species": "dog", "sex": "male"},

@@ -59,7 +59,9 @@ def test_unknown_customer_is_404_and_a_read_key_cannot_write(api, read_api, owne
 def test_a_taken_microchip_is_409(api, owner):
     api.post("/customers/ADA-1/pets", {**MAX, "microchip": "985112003456789"})
 
-    response = api.post("/customers/ADA-1/pets", {**MAX, "name": "Rex", "microchip": "985112003456789"})
+    response = api.post(
+        "/customers/ADA-1/pets", {**MAX, "name": "Rex", "microchip": "985112003456789"}
+    )
 
     assert response.status_code == 409
     assert Pet.objects.count() == 1
@@ -136,7 +138,9 @@ def queries(client, url: str) -> int:
     return len(context.captured_queries)
 
 
-def test_pet_lists_cost_the_same_queries_whatever_the_rows(api, actor, owner, make_pet, make_customer):
+def test_pet_lists_cost_the_same_queries_whatever_the_rows(
+    api, actor, owner, make_pet, make_customer
+):
     urls = ["/pets", "/pets?name=pet", "/customers/ADA-1/pets"]
 
     def grow(count: int) -> None:

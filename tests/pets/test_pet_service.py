@@ -159,9 +159,7 @@ def test_owners_are_added_once_and_the_last_one_stays(actor, make_pet, owner, ma
     assert PetOwner.objects.filter(pet=pet).count() == 1
     with pytest.raises(NotFound):
         PetService.remove_owner(actor=actor, pet=pet, customer=owner)
-    assert [e.data["code"] for e in OutboxEvent.objects.filter(type="pet.owner_added")] == [
-        "BEN-2"
-    ]
+    assert [e.data["code"] for e in OutboxEvent.objects.filter(type="pet.owner_added")] == ["BEN-2"]
     assert [e.data["code"] for e in OutboxEvent.objects.filter(type="pet.owner_removed")] == [
         "ADA-1"
     ]

@@ -56,6 +56,8 @@ def test_log_read_and_list_an_interaction(api, customer):
         ({**CALL, "subject": "x" * 201}, "subject"),
         ({**CALL, "follow_up_date": "2030-01-01"}, "follow_up_date"),
         ({**CALL, "occurred_at": "2999-01-01T00:00:00Z"}, "occurred_at"),
+        ({**CALL, "occurred_at": "0001-01-01T00:00:00Z"}, "occurred_at"),
+        ({**CALL, "follow_up_required": True, "follow_up_date": "9999-12-31"}, "follow_up_date"),
         ({**CALL, "mood": "happy"}, "mood"),
         ({"channel": "phone", "direction": "inbound"}, "interaction_type"),
     ],
@@ -137,7 +139,8 @@ def test_stats_by_channel_staff_and_day(api, customer, tenant):
     assert days["rows"] == [{"key": "2025-02-28", "count": 0}, {"key": "2025-03-01", "count": 3}]
     backwards = api.get("/interactions/stats", {"since": "2025-03-02", "until": "2025-03-01"})
     too_long = api.get("/interactions/stats", {"since": "2020-01-01", "until": "2025-03-01"})
-    assert backwards.status_code == too_long.status_code == 422
+    calendar_end = api.get("/interactions/stats", {"since": "0001-01-01", "until": "0001-01-02"})
+    assert backwards.status_code == too_long.status_code == calendar_end.status_code == 422
     assert api.get("/interactions/stats").status_code == 200
 
 

@@ -85,7 +85,9 @@ def test_merge_moves_interactions_and_undo_gives_them_back(actor, make_customer)
     preview = MergeService.preview(actor=actor, survivor="KEEP", duplicate="DUP")
     merge = MergeService.merge(actor=actor, survivor="KEEP", duplicate="DUP")
 
-    assert ("timeline", "1 interaction", "move") in {(s.app, s.what, s.action) for s in preview.plan}
+    assert ("timeline", "1 interaction", "move") in {
+        (s.app, s.what, s.action) for s in preview.plan
+    }
     assert {i.pk for i in InteractionService.get_interactions(customer=survivor)} == {
         theirs.pk,
         ours.pk,

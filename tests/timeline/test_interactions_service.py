@@ -273,7 +273,10 @@ def test_another_tenants_interactions_are_out_of_reach(actor, customer, other_te
         InteractionService.update_interaction(actor=them, interaction=interaction, subject="x")
     with pytest.raises(NotFound):
         InteractionService.log_interaction(
-            actor=them, customer=customer, interaction_type="call", channel="phone",
+            actor=them,
+            customer=customer,
+            interaction_type="call",
+            channel="phone",
             direction="inbound",
         )
     assert list(InteractionService.list_interactions(tenant=other_tenant)) == []

@@ -194,10 +194,10 @@ CLINIC = Activity(
         Service("SVC-EMG", "Emergency visit", 1.5, 60, "vet", 1, walk_in=True),
     ),
     habits=Habits(
-        one_time_share=0.3,
+        one_time_share=0.25,
         regular_share=0.3,
-        regular_periods=(60, 90, 120, 180, 180),
-        occasional_gap=110,
+        regular_periods=(45, 60, 90, 120, 180),
+        occasional_gap=90,
         dropout=0.12,
         regular_dropout=0.03,
         line_counts=(0,) * 55 + (1,) * 35 + (2,) * 10,  # products beside the service

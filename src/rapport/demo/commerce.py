@@ -198,10 +198,9 @@ class CommerceRows(AppRows):
         rnd = self.random.random
         slot = self.hours.slot
         # The first purchase: on joining when the business is open, else at the next opening.
-        if self.hours.is_open(created) and rnd() < 0.85:
-            first = created + 300 + int(rnd() * 900)
-        else:
-            first = slot(rnd, created + 300, hour)
+        first = created + 300 + int(rnd() * 900)
+        if not (rnd() < 0.85 and self.hours.is_open(first)):
+            first = slot(rnd, first, hour)
         if first > end:
             return []
         moments = [first]

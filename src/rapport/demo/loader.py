@@ -106,7 +106,7 @@ class DemoSummary:
         self.addresses += len(batch.addresses)
         self.customer_tags += len(batch.customer_tags)
         self.notes += len(batch.notes)
-        self.events += len(batch.events)
+        self.events += len(batch.events) + len(batch.interaction_events)
         self.consents += len(batch.consents)
         self.opted_in += sum(1 for row in batch.consents if row[CONSENT_STATUS] == "opted_in")
         self.consent_changes += len(batch.consent_changes)

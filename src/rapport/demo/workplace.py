@@ -70,7 +70,7 @@ class OpeningHours:
         step: int = 1,
     ) -> float:
         """A moment in the opening hours after `after`: on its day if the business is open
-        then (and the day is not skipped as a quiet one), else on a later day. `hour` is a
+        then (and the day is not skipped as a quiet one), else on one of the days after. `hour` is a
         preferred hour; `step` rounds the minutes (30: appointments on the half hour)."""
         day = self.day_of(after)
         for _ in range(21):
@@ -87,7 +87,11 @@ class OpeningHours:
                     moment += int(rnd() * 60)
                 if moment > after:
                     return moment
-            day += 1
+                day += 1
+            else:
+                # Closed, or a quiet day for this customer: one of the next few days instead,
+                # so the day after a closed one does not take all of its custom.
+                day += 1 + int(rnd() * 3)
         return after + DAY  # only for a business open on no day at all
 
 

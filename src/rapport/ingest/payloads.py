@@ -131,10 +131,6 @@ class OrderBulkIn(InputSchema):
     )
 
 
-class StatusChangeIn(InputSchema):
-    at: Timestamp | None = Field(None, description="When it happened; now when absent")
-
-
 class RefundIn(InputSchema):
     amount_q: int | None = Field(
         None, ge=1, le=AMOUNT_LIMIT, description="Minor units; what is left to refund when absent"

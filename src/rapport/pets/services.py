@@ -27,6 +27,7 @@ from rapport.tenancy.models import Tenant
 WORD_BREAK = re.compile(r"[\W_]+")
 MICROCHIP_SEPARATORS = re.compile(r"[\s\-.*]+")
 MICROCHIP = re.compile(r"^[0-9A-Z]+$")
+EARLIEST_YEAR = 1900  # an older date is a typing mistake
 PET_FIELDS = (
     "name",
     "species",
@@ -97,6 +98,8 @@ def clean_pet(tenant: Tenant, values: dict[str, Any]) -> dict[str, Any]:
             errors[name] = "A date, YYYY-MM-DD"
         elif value is not None and value > today:
             errors[name] = "Not in the future"
+        elif value is not None and value.year < EARLIEST_YEAR:
+            errors[name] = f"Not before {EARLIEST_YEAR}"
     born, died = values.get("date_of_birth"), values.get("deceased_on")
     if _is_date(born) and _is_date(died) and died < born:
         errors["deceased_on"] = "Not before the date of birth"
@@ -160,7 +163,7 @@ def _publish(
             customer=customer,
             actor=actor,
             changes=changes or {},
-            detail={"pet": pet_payload(pet)},
+            detail={"pet": pet_payload(pet), **({"changes": changes} if changes else {})},
             title=title[:200],
             timeline_type="profile",
             event=f"pet.{kind.removeprefix('pet_')}",

@@ -44,6 +44,10 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 # Stats cover at most this many days, so a per-day answer stays small.
 STATS_DAYS_LIMIT = 366
 STATS_DEFAULT_DAYS = 30
+# Dates outside these years are typing mistakes, and near the calendar's ends a timezone shift
+# leaves it.
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST_DAY = dt.date(2999, 12, 31)
 FOLLOW_UP_WHEN = ("today", "overdue", "due")
 EDITABLE_FIELDS = (
     "interaction_type",
@@ -123,12 +127,16 @@ def _clean(values: dict[str, Any], *, now: dt.datetime) -> dict[str, str]:
         not isinstance(follow_up_date, dt.date) or isinstance(follow_up_date, dt.datetime)
     ):
         errors["follow_up_date"] = "A date, YYYY-MM-DD"
+    elif follow_up_date is not None and not EARLIEST.date() <= follow_up_date <= LATEST_DAY:
+        errors["follow_up_date"] = f"From {EARLIEST.date().isoformat()} to {LATEST_DAY.isoformat()}"
     occurred_at = values.get("occurred_at")
     if occurred_at is not None:
         if not isinstance(occurred_at, dt.datetime) or occurred_at.tzinfo is None:
             errors["occurred_at"] = "A timestamp with its offset"
         elif occurred_at > now + CLOCK_SKEW:
             errors["occurred_at"] = "Not in the future"
+        elif occurred_at < EARLIEST:
+            errors["occurred_at"] = f"Not before {EARLIEST.date().isoformat()}"
     return errors
 
 
@@ -194,7 +202,10 @@ def _publish(
             customer=interaction.customer,
             actor=actor,
             changes=changes or {},
-            detail={"interaction": interaction_payload(interaction)},
+            detail={
+                "interaction": interaction_payload(interaction),
+                **({"changes": changes} if changes else {}),
+            },
             title=title,
             timeline_type=EventType.CONTACT,
             event=f"interaction.{kind.removeprefix('interaction_')}",
@@ -494,8 +505,16 @@ class InteractionService:
         *, tenant: Tenant, since: dt.date | None = None, until: dt.date | None = None
     ) -> tuple[dt.date, dt.date]:
         """The days a report covers: both given, or defaults ending today (InvalidInput if wrong)."""
+        for name, day in (("since", since), ("until", until)):
+            if day is not None and not EARLIEST.date() <= day <= LATEST_DAY:
+                raise InvalidInput(
+                    "The period is not valid",
+                    fields={
+                        name: f"From {EARLIEST.date().isoformat()} to {LATEST_DAY.isoformat()}"
+                    },
+                )
         until = until or tenant_today(tenant)
-        since = since or until - dt.timedelta(days=STATS_DEFAULT_DAYS - 1)
+        since = since or max(until - dt.timedelta(days=STATS_DEFAULT_DAYS - 1), EARLIEST.date())
         if since > until:
             raise InvalidInput("The period is not valid", fields={"until": "Not before since"})
         if (until - since).days >= STATS_DAYS_LIMIT:

@@ -18,7 +18,6 @@ from rapport.ingest.payloads import (
     OrderBulkIn,
     OrderIn,
     RefundIn,
-    StatusChangeIn,
     VisitIn,
 )
 from rapport.schemas import WRITE_ERRORS, responses
@@ -206,26 +205,21 @@ def record_orders(request, payload: OrderBulkIn):
     }
 
 
-def _status(request, order_id: UUID, status: str, payload: StatusChangeIn | None) -> dict:
-    outcome = orders.set_order_status(
-        actor=actor_of(request),
-        order_id=order_id,
-        status=status,
-        at=payload.at if payload else None,
-    )
+def _status(request, order_id: UUID, status: str) -> dict:
+    outcome = orders.set_order_status(actor=actor_of(request), order_id=order_id, status=status)
     return _order(outcome.order, outcome)
 
 
 @router.post("/orders/{order_id}/complete", response=ORDER_WRITE)
-def complete_order(request, order_id: UUID, payload: StatusChangeIn | None = None):
+def complete_order(request, order_id: UUID):
     """Complete a pending order (and earn its points); a completed one is returned unchanged."""
-    return _status(request, order_id, "completed", payload)
+    return _status(request, order_id, "completed")
 
 
 @router.post("/orders/{order_id}/cancel", response=ORDER_WRITE)
-def cancel_order(request, order_id: UUID, payload: StatusChangeIn | None = None):
+def cancel_order(request, order_id: UUID):
     """Cancel a pending order; a cancelled one is returned unchanged."""
-    return _status(request, order_id, "cancelled", payload)
+    return _status(request, order_id, "cancelled")
 
 
 @router.post(
@@ -277,29 +271,24 @@ def record_visit(request, payload: VisitIn):
     return Status(201 if outcome.created else 200, _visit(outcome.visit, outcome))
 
 
-def _visit_status(request, visit_id: UUID, status: str, payload: StatusChangeIn | None) -> dict:
-    outcome = orders.set_visit_status(
-        actor=actor_of(request),
-        visit_id=visit_id,
-        status=status,
-        at=payload.at if payload else None,
-    )
+def _visit_status(request, visit_id: UUID, status: str) -> dict:
+    outcome = orders.set_visit_status(actor=actor_of(request), visit_id=visit_id, status=status)
     return _visit(outcome.visit, outcome)
 
 
 @router.post("/visits/{visit_id}/complete", response=VISIT_WRITE)
-def complete_visit(request, visit_id: UUID, payload: StatusChangeIn | None = None):
+def complete_visit(request, visit_id: UUID):
     """Mark a scheduled visit completed."""
-    return _visit_status(request, visit_id, "completed", payload)
+    return _visit_status(request, visit_id, "completed")
 
 
 @router.post("/visits/{visit_id}/cancel", response=VISIT_WRITE)
-def cancel_visit(request, visit_id: UUID, payload: StatusChangeIn | None = None):
+def cancel_visit(request, visit_id: UUID):
     """Cancel a scheduled visit."""
-    return _visit_status(request, visit_id, "cancelled", payload)
+    return _visit_status(request, visit_id, "cancelled")
 
 
 @router.post("/visits/{visit_id}/no-show", response=VISIT_WRITE)
-def mark_no_show(request, visit_id: UUID, payload: StatusChangeIn | None = None):
+def mark_no_show(request, visit_id: UUID):
     """Mark a scheduled visit a no-show: the customer did not come."""
-    return _visit_status(request, visit_id, "no_show", payload)
+    return _visit_status(request, visit_id, "no_show")

@@ -173,7 +173,11 @@ class CustomersImporter(Importer):
                 )
 
     def parse(self, row: Row) -> CustomerRecord:
-        cell = lambda name: self.cell(row, name)  # noqa: E731
+        cells = self.values(row)
+
+        def cell(name: str) -> str:
+            return cells.get(name, "")
+
         record = CustomerRecord()
         record.code = cell("code")
         if record.code and not CODE_PATTERN.fullmatch(record.code):

@@ -150,12 +150,19 @@ class Importer:
     def check_columns(cls, columns: ColumnMap) -> None:
         """InvalidInput when the mapping lacks a field every row needs."""
 
-    def cell(self, row: Row, name: str) -> str:
-        """The trimmed cell of the column mapped to field `name`, empty when unmapped."""
-        mapped = self.columns.columns.get(name)
-        if mapped is None or mapped[0] >= len(row.cells):
-            return ""
-        return row.cells[mapped[0]].strip()
+    def values(self, row: Row) -> dict[str, str]:
+        """The row's trimmed cells by field; a field not mapped (or a short row) is absent."""
+        cells = row.cells
+        width = len(cells)
+        return {name: cells[index].strip() for name, index in self._indexes if index < width}
+
+    @property
+    def _indexes(self) -> list[tuple[str, int]]:
+        indexes = self.__dict__.get("_column_indexes")
+        if indexes is None:
+            indexes = [(name, index) for name, (index, _) in self.columns.columns.items()]
+            self.__dict__["_column_indexes"] = indexes
+        return indexes
 
     def units(self, rows: Iterable[Row]) -> Iterator[Unit]:
         raise NotImplementedError

@@ -35,7 +35,10 @@ from rapport.ingest.csv.reading import Row
 
 SOURCE = "import"
 STATUSES = ("completed", "pending", "cancelled")
+CHANNELS = tuple(Channel.values)
 EXTERNAL_ID_LIMIT = 100
+SOURCE_LIMIT = 50
+LINES_LIMIT = 500
 SERVICE_KEY = re.compile(r"^orders\[(\d+)\]\.(.+)$")
 LINE_KEY = re.compile(r"^lines\[(\d+)\]\.?(.*)$")
 
@@ -173,75 +176,78 @@ class OrdersImporter(Importer):
     # Reading
 
     def units(self, rows: Iterable[Row]) -> Iterator[Unit]:
-        group: list[Row] = []
+        group: list[tuple[int, dict[str, str]]] = []
         key = None
         for row in rows:
-            row_key = (self.cell(row, "source").lower() or SOURCE, self.cell(row, "external_id"))
+            cells = self.values(row)
+            row_key = (cells.get("source", "").lower() or SOURCE, cells.get("external_id", ""))
             if group and (row_key != key or not row_key[1]):
                 yield self._unit(group)
                 group = []
-            group.append(row)
+            group.append((row.number, cells))
             key = row_key
         if group:
             yield self._unit(group)
 
-    def _unit(self, rows: list[Row]) -> Unit:
-        unit = Unit([row.number for row in rows])
-        first = rows[0]
+    def _unit(self, rows: list[tuple[int, dict[str, str]]]) -> Unit:
+        unit = Unit([number for number, _ in rows])
+        first_number, first = rows[0]
         try:
-            unit.value = self._order(first)
+            unit.value = self._order(first_number, first)
         except RowProblem as problem:
-            unit.errors.append(RowError(first.number, problem.field, problem.message))
-        for row in rows:
-            if row is not first:
+            unit.errors.append(RowError(first_number, problem.field, problem.message))
+        currency = unit.value.fields["currency"] if unit.value else self.tenant.currency
+        for number, cells in rows:
+            if cells is not first:
                 for name in ORDER_FIELDS:
-                    other = self.cell(row, name)
-                    if other and other != self.cell(first, name):
+                    other = cells.get(name)
+                    if other and other != first.get(name):
                         unit.errors.append(
                             RowError(
-                                row.number,
-                                name,
-                                f"Differs from row {first.number} of the same order",
+                                number, name, f"Differs from row {first_number} of the same order"
                             )
                         )
-            currency = unit.value.fields["currency"] if unit.value else self.tenant.currency
             try:
-                line = self._line(row, currency)
+                line = self._line(cells, currency)
             except RowProblem as problem:
-                unit.errors.append(RowError(row.number, problem.field, problem.message))
+                unit.errors.append(RowError(number, problem.field, problem.message))
                 continue
             if line is not None and unit.value is not None:
                 unit.value.lines.append(line)
-                unit.value.line_rows.append(row.number)
+                unit.value.line_rows.append(number)
         record = unit.value
         if record is not None and not unit.errors:
             if not record.lines and "total_q" not in record.fields:
                 unit.errors.append(
-                    RowError(first.number, "total", "An order needs a total or a line")
+                    RowError(first_number, "total", "An order needs a total or a line")
                 )
-            elif len(record.lines) > 500:
-                unit.errors.append(RowError(first.number, "", "An order has at most 500 lines"))
+            elif len(record.lines) > LINES_LIMIT:
+                unit.errors.append(
+                    RowError(first_number, "", f"An order has at most {LINES_LIMIT} lines")
+                )
         return unit
 
     def _currency(self, text: str) -> str:
         code = text.upper() if text else self.tenant.currency
-        if code not in self.currencies:
-            known = len(code) == 3 and code.isascii() and pycountry.currencies.get(alpha_3=code)
-            self.currencies[code] = code if known else None
-        if self.currencies[code] is None:
+        known = self.currencies.get(code, False)
+        if known is False:
+            valid = len(code) == 3 and code.isascii() and pycountry.currencies.get(alpha_3=code)
+            known = self.currencies[code] = code if valid else None
+        if known is None:
             raise RowProblem("currency", f"{text!r} is not an ISO 4217 currency code")
-        return code
+        return known
 
-    def _amount(self, row: Row, name: str, minor_name: str, currency: str) -> int | None:
+    def _amount(
+        self, cells: dict[str, str], name: str, minor_name: str, currency: str
+    ) -> int | None:
         """An amount from the units column or the minor-units one; None when both are empty."""
-        text = self.cell(row, name)
+        text = cells.get(name)
         if text:
             amount = values.decimal(name, text)
-            places = EXPONENTS.get(currency, 2)
-            amount_q = values.to_minor_units(name, amount, places)
+            amount_q = values.to_minor_units(name, amount, EXPONENTS.get(currency, 2))
             field_name = name
         else:
-            text = self.cell(row, minor_name)
+            text = cells.get(minor_name)
             if not text:
                 return None
             amount = values.decimal(minor_name, text)
@@ -252,23 +258,24 @@ class OrdersImporter(Importer):
             raise RowProblem(field_name, "Must not be negative")
         return amount_q
 
-    def _order(self, row: Row) -> OrderRecord:
-        cell = lambda name: self.cell(row, name)  # noqa: E731
-        external_id = cell("external_id")
+    def _order(self, number: int, cells: dict[str, str]) -> OrderRecord:
+        cell = cells.get
+        external_id = cell("external_id", "")
         if not external_id:
             raise RowProblem("external_id", "Required: the order's id")
         if len(external_id) > EXTERNAL_ID_LIMIT:
             raise RowProblem("external_id", f"At most {EXTERNAL_ID_LIMIT} characters")
-        source = cell("source").lower() or SOURCE
-        if len(source) > 50:
-            raise RowProblem("source", "At most 50 characters")
-        record = OrderRecord(external_id=external_id, source=source, first_row=row.number)
-        record.code = cell("customer_code")
-        record.email = self.normalizer.email("email", cell("email"))
-        record.phone = self.normalizer.phone("phone", cell("phone"))
+        source = cell("source", "").lower() or SOURCE
+        if len(source) > SOURCE_LIMIT:
+            raise RowProblem("source", f"At most {SOURCE_LIMIT} characters")
+        record = OrderRecord(external_id=external_id, source=source, first_row=number)
+        record.code = cell("customer_code", "")
+        record.email = self.normalizer.email("email", cell("email", ""))
+        record.phone = self.normalizer.phone("phone", cell("phone", ""))
         if not (record.code or record.email or record.phone):
             raise RowProblem("customer_code", "Give the customer's code, email or phone")
-        record.first_name, record.last_name = cell("first_name")[:100], cell("last_name")[:100]
+        record.first_name = cell("first_name", "")[:100]
+        record.last_name = cell("last_name", "")[:100]
         placed_text = cell("placed_at")
         if not placed_text:
             raise RowProblem("placed_at", "Required: when the order was placed")
@@ -276,36 +283,41 @@ class OrdersImporter(Importer):
         fields["placed_at"] = values.moment("placed_at", placed_text, self.zone)
         if cell("completed_at"):
             fields["completed_at"] = values.moment("completed_at", cell("completed_at"), self.zone)
-        currency = self._currency(cell("currency"))
+        currency = self._currency(cell("currency", ""))
         fields["currency"] = currency
-        total_q = self._amount(row, "total", "total_q", currency)
+        total_q = self._amount(cells, "total", "total_q", currency)
         if total_q is not None:
             fields["total_q"] = total_q
-        channel = cell("channel").lower() or Channel.POS
-        if channel not in Channel.values:
-            raise RowProblem("channel", f"{channel!r} is not one of {', '.join(Channel.values)}")
+        channel = cell("channel", "").lower() or "pos"
+        if channel not in CHANNELS:
+            raise RowProblem("channel", f"{channel!r} is not one of {', '.join(CHANNELS)}")
         fields["channel"] = channel
-        status = cell("status").lower() or "completed"
+        status = cell("status", "").lower() or "completed"
         if status not in STATUSES:
             raise RowProblem("status", f"{status!r} is not one of {', '.join(STATUSES)}")
         fields["status"] = status
         return record
 
-    def _line(self, row: Row, currency: str) -> LineInput | None:
-        name, sku = self.cell(row, "product"), self.cell(row, "sku")
-        price_given = self.cell(row, "unit_price") or self.cell(row, "unit_price_q")
-        if not (name or sku or price_given):
+    def _line(self, cells: dict[str, str], currency: str) -> LineInput | None:
+        cell = cells.get
+        name, sku = cell("product", ""), cell("sku", "")
+        if not (name or sku or cell("unit_price") or cell("unit_price_q")):
             return None
-        unit_price_q = self._amount(row, "unit_price", "unit_price_q", currency)
+        unit_price_q = self._amount(cells, "unit_price", "unit_price_q", currency)
         if unit_price_q is None:
             raise RowProblem("unit_price", "A line needs its unit price")
-        quantity_text = self.cell(row, "quantity")
+        quantity_text = cell("quantity")
         quantity = 1
         if quantity_text:
-            amount = values.decimal("quantity", quantity_text)
-            if amount != amount.to_integral_value() or amount < 1:
+            if quantity_text.isdigit():
+                quantity = int(quantity_text)
+            else:
+                amount = values.decimal("quantity", quantity_text)
+                if amount != amount.to_integral_value():
+                    raise RowProblem("quantity", f"{quantity_text!r} is not a whole number")
+                quantity = int(amount)
+            if quantity < 1:
                 raise RowProblem("quantity", f"{quantity_text!r} is not a whole number above 0")
-            quantity = int(amount)
         if len(name or sku) > 200:
             raise RowProblem("product", "At most 200 characters")
         return LineInput(
@@ -313,7 +325,7 @@ class OrdersImporter(Importer):
             unit_price_q=unit_price_q,
             quantity=quantity,
             sku=sku[:100],
-            category=self.cell(row, "category")[:100],
+            category=cell("category", "")[:100],
         )
 
     # Writing
