@@ -33,7 +33,7 @@ from rapport.customers.services import (
     NoteService,
     TagService,
 )
-from rapport.events.models import OutboxEvent
+from rapport.events.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from rapport.identity.models import CustomerIdentifier, CustomerMerge, IdentifierType
 from rapport.identity.services import IdentifierService, IdentifierTypeService, MergeService
 from rapport.ingest.inbound import receive as receive_event
@@ -57,6 +57,7 @@ from rapport.tenancy.models import ApiKey, IdempotencyRecord, Tenant
 from rapport.timeline.interactions import InteractionService
 from rapport.timeline.models import Interaction, TimelineEvent
 from rapport.timeline.services import TimelineService
+from tests.events.helpers import webhook_records
 from tests.jobs.helpers import stored_result
 
 pytestmark = pytest.mark.django_db
@@ -146,6 +147,7 @@ SAMPLE_BODIES = {
     },
     ("PATCH", "/api/v1/interactions/{interaction_id}"): {"subject": "Injected"},
     ("POST", "/api/v1/orders/{order_id}/refund"): {"amount_q": 100, "reason": "Injected"},
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"description": "Injected"},
 }
 # Routes whose owner call needs a record in another state: parameter -> the parameter naming it.
 OWNER_PARAMETERS = {
@@ -314,6 +316,7 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             "booked_visit_id": str(booked_visit.uuid),
             "inbound_event_id": str(inbound_event.uuid),
             "result_id": stored_result(tenant),
+            **webhook_records(tenant, MARK),
         },
         texts=[
             MARK.lower(),
@@ -373,6 +376,9 @@ SNAPSHOT_MODELS = [
     Pet,
     PetOwner,
     Interaction,
+    WebhookEndpoint,
+    WebhookDelivery,
+    WebhookAttempt,
 ]
 
 

@@ -45,6 +45,8 @@ LIST_URLS = [
     f"/customers/{TARGET}/loyalty/transactions?transaction_type=reverse",
     "/loyalty/accounts",
     "/loyalty/rules",
+    "/events",
+    "/events?type=customer.*&dispatched=false",
 ]
 
 

@@ -222,7 +222,7 @@ def _page(rows, query, sorts) -> Page:
 
 @router.get("/orders", response=responses({200: OrderPage}))
 def list_orders(request, query: Query[OrderQuery]):
-    """The tenant's orders, newest first, with their lines; filter by customer, status, …"""
+    """The tenant's orders, newest first, with their lines; filtered by the query."""
     tenant = actor_of(request).tenant
     filters = query.model_dump(exclude={"limit", "cursor", "order_by", "customer"})
     customer = None

@@ -6,9 +6,11 @@ SQLite) and so bypass the services on purpose: a million customers through
 written alongside (the "Customer created", "Tagged …" and "Note added" timeline events), except
 outbox events: demo data must not wake up webhooks. Tags are created through `TagService`.
 
-Where the optional apps are installed, each customer may also get consents with their history,
-identifiers (WhatsApp numbers, social handles) and preferences, as those apps' services would
-have written them (`rapport.demo.optional_apps`); without the apps, none of it is written.
+Each customer may also have interactions staff logged (`rapport.demo.interactions`). Where the
+optional apps are installed, customers also get consents with their history, identifiers
+(WhatsApp numbers, social handles) and preferences (`rapport.demo.optional_apps`), an order
+history and, at clinics, visits (`rapport.demo.commerce`), and pets (`rapport.demo.pets`),
+each as the app's service would have written it; without the apps, none of it is written.
 
 The generator (`rapport.demo.generator`) needs no database and no Django setup, so the
 benchmark can work out the customers' codes from the seed; `rapport.demo.loader` writes them.

@@ -33,7 +33,7 @@ from rapport.events.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from rapport.events.net import UnsafeURL, check_url, elapsed_ms, post
+from rapport.events.net import Target, UnsafeURL, check_url, elapsed_ms, post
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +156,7 @@ def deliver_due(*, limit: int = 100, now: dt.datetime | None = None) -> Delivery
     run = DeliveryRun(claimed=len(claimed))
     started = time.monotonic()
     gone: set[int] = set()
+    targets: dict[int, Target | UnsafeURL] = {}  # one lookup per endpoint and run
     for position, delivery in enumerate(claimed):
         # Stop while the lease still covers a request: past it, another dispatcher may send.
         if time.monotonic() - started + 2 * timeout + 1 > lease:
@@ -164,7 +165,9 @@ def deliver_due(*, limit: int = 100, now: dt.datetime | None = None) -> Delivery
         if delivery.endpoint_id in gone:
             run.released += _release([delivery], locked_until)
             continue
-        outcome = _send(delivery, timeout)
+        if delivery.endpoint_id not in targets:
+            targets[delivery.endpoint_id] = _target(delivery.endpoint.url)
+        outcome = _send(delivery, targets[delivery.endpoint_id], timeout)
         at = fixed_now or timezone.now()
         result = _record(delivery, outcome, at=at, locked_until=locked_until)
         if result == "gone":
@@ -182,15 +185,20 @@ def _release(deliveries: list[WebhookDelivery], locked_until: dt.datetime) -> in
     ).update(locked_until=None)
 
 
-def _send(delivery: WebhookDelivery, timeout: float) -> Outcome:
+def _target(url: str) -> Target | UnsafeURL:
+    """Where to send, or why not. Resolved for every run: DNS answers change after a save."""
+    try:
+        return check_url(url)
+    except UnsafeURL as error:
+        return error
+
+
+def _send(delivery: WebhookDelivery, target: Target | UnsafeURL, timeout: float) -> Outcome:
     """One signed POST of the delivery's event; never raises for the receiver's failures."""
     started = time.monotonic()
     endpoint = delivery.endpoint
-    try:
-        # Resolved again at every attempt: what a name points to can change after it was saved.
-        target = check_url(endpoint.url)
-    except UnsafeURL as error:
-        return Outcome(None, f"Not sent: {error}", "", elapsed_ms(started))
+    if isinstance(target, UnsafeURL):
+        return Outcome(None, f"Not sent: {target}", "", elapsed_ms(started))
     body = envelope_body(delivery.event)
     signed_at = timezone.now()
     message_id = str(delivery.event.uuid)

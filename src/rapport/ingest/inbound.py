@@ -23,15 +23,15 @@ from rapport.ingest import orders
 from rapport.ingest.models import InboundEvent
 from rapport.ingest.orders import CustomerRef, OrderOutcome, OrderRequest, PetRef, VisitRequest
 from rapport.ingest.payloads import (
-    AppointmentCompletedEvent,
+    AppointmentCompletedEventIn,
     CustomerRefIn,
     Envelope,
-    InvoicePaidEvent,
-    OrderCompletedEvent,
-    OrderCreatedEvent,
-    OrderLineIn,
-    OrderRefundedEvent,
-    UserRegisteredEvent,
+    InvoicePaidEventIn,
+    LineItemIn,
+    OrderCompletedEventIn,
+    OrderCreatedEventIn,
+    OrderRefundedEventIn,
+    UserRegisteredEventIn,
 )
 from rapport.tenancy.actors import Actor
 
@@ -79,7 +79,7 @@ def customer_ref(schema: CustomerRefIn | None) -> CustomerRef | None:
     )
 
 
-def line_inputs(lines: list[OrderLineIn]) -> tuple[LineInput, ...]:
+def line_inputs(lines: list[LineItemIn]) -> tuple[LineInput, ...]:
     return tuple(LineInput(**line.model_dump()) for line in lines)
 
 
@@ -126,7 +126,7 @@ PROFILE_GAPS = ("first_name", "last_name", "email", "phone")
 PROFILE_EXTRAS = ("date_of_birth", "gender", "preferred_language")
 
 
-def _user_registered(actor: Actor, event: UserRegisteredEvent) -> dict[str, Any]:
+def _user_registered(actor: Actor, event: UserRegisteredEventIn) -> dict[str, Any]:
     data, prefix = event.data, _prefix(event)
     ref = CustomerRef(
         email=data.email,
@@ -160,7 +160,7 @@ def _user_registered(actor: Actor, event: UserRegisteredEvent) -> dict[str, Any]
     return {"customer": customer.code, "customer_created": created, "fields_filled": filled}
 
 
-def _order_created(actor: Actor, event: OrderCreatedEvent) -> dict[str, Any]:
+def _order_created(actor: Actor, event: OrderCreatedEventIn) -> dict[str, Any]:
     data = event.data
     request = OrderRequest(
         customer=customer_ref(data.customer),
@@ -178,7 +178,7 @@ def _order_created(actor: Actor, event: OrderCreatedEvent) -> dict[str, Any]:
     return _order_result(orders.record_order(actor=actor, request=request, prefix=_prefix(event)))
 
 
-def _order_completed(actor: Actor, event: OrderCompletedEvent) -> dict[str, Any]:
+def _order_completed(actor: Actor, event: OrderCompletedEventIn) -> dict[str, Any]:
     data, prefix = event.data, _prefix(event)
     completed_at = data.completed_at or event.timestamp
     stored = OrderService.find_order(
@@ -214,7 +214,7 @@ def _order_completed(actor: Actor, event: OrderCompletedEvent) -> dict[str, Any]
     return _order_result(orders.record_order(actor=actor, request=request, prefix=prefix))
 
 
-def _order_refunded(actor: Actor, event: OrderRefundedEvent) -> dict[str, Any]:
+def _order_refunded(actor: Actor, event: OrderRefundedEventIn) -> dict[str, Any]:
     data, prefix = event.data, _prefix(event)
     stored = OrderService.find_order(
         tenant=actor.tenant, source=data.source, external_id=data.external_id
@@ -241,7 +241,7 @@ def _order_refunded(actor: Actor, event: OrderRefundedEvent) -> dict[str, Any]:
     }
 
 
-def _appointment_completed(actor: Actor, event: AppointmentCompletedEvent) -> dict[str, Any]:
+def _appointment_completed(actor: Actor, event: AppointmentCompletedEventIn) -> dict[str, Any]:
     data = event.data
     pet = PetRef(id=data.pet.id, name=data.pet.name or "") if data.pet else None
     request = VisitRequest(
@@ -277,7 +277,7 @@ def _appointment_completed(actor: Actor, event: AppointmentCompletedEvent) -> di
 BILLING_SOURCE = "billing"
 
 
-def _invoice_paid(actor: Actor, event: InvoicePaidEvent) -> dict[str, Any]:
+def _invoice_paid(actor: Actor, event: InvoicePaidEventIn) -> dict[str, Any]:
     data, prefix = event.data, _prefix(event)
     paid_at = data.paid_at or event.timestamp or timezone.now()
     request = OrderRequest(

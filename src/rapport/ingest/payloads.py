@@ -90,7 +90,7 @@ class CustomerRefIn(InputSchema):
 # --- orders -----------------------------------------------------------------------------------
 
 
-class OrderLineIn(InputSchema):
+class LineItemIn(InputSchema):
     name: str = Field(min_length=1, max_length=200, examples=["Jollof rice"])
     unit_price_q: int = Field(ge=0, le=UNIT_PRICE_LIMIT, description="Minor units")
     quantity: int = Field(1, ge=1, le=QUANTITY_LIMIT)
@@ -101,7 +101,7 @@ class OrderLineIn(InputSchema):
 class _OrderFields(InputSchema):
     external_id: ExternalId
     source: Source = "api"
-    lines: list[OrderLineIn] = Field(default_factory=list, max_length=LINES_LIMIT)
+    lines: list[LineItemIn] = Field(default_factory=list, max_length=LINES_LIMIT)
     total_q: Amount | None = Field(
         None, description="What was paid, in minor units; the lines' sum when absent"
     )
@@ -257,7 +257,7 @@ class InvoicePaidData(InputSchema):
     currency: Currency | None = None
     paid_at: Timestamp | None = Field(None, description="The envelope's timestamp when absent")
     issued_at: Timestamp | None = Field(None, description="When it was issued; paid_at if absent")
-    lines: list[OrderLineIn] = Field(default_factory=list, max_length=LINES_LIMIT)
+    lines: list[LineItemIn] = Field(default_factory=list, max_length=LINES_LIMIT)
     channel: Channel = Field("pos", description="Where it was sold: at the counter by default")
     metadata: Metadata = Field(default_factory=dict)
 
@@ -276,43 +276,43 @@ class _Envelope(InputSchema):
     )
 
 
-class UserRegisteredEvent(_Envelope):
+class UserRegisteredEventIn(_Envelope):
     type: Literal["user.registered"]
     data: UserRegisteredData
 
 
-class OrderCreatedEvent(_Envelope):
+class OrderCreatedEventIn(_Envelope):
     type: Literal["order.created"]
     data: OrderCreatedData
 
 
-class OrderCompletedEvent(_Envelope):
+class OrderCompletedEventIn(_Envelope):
     type: Literal["order.completed"]
     data: OrderCompletedData
 
 
-class OrderRefundedEvent(_Envelope):
+class OrderRefundedEventIn(_Envelope):
     type: Literal["order.refunded"]
     data: OrderRefundedData
 
 
-class AppointmentCompletedEvent(_Envelope):
+class AppointmentCompletedEventIn(_Envelope):
     type: Literal["appointment.completed"]
     data: AppointmentCompletedData
 
 
-class InvoicePaidEvent(_Envelope):
+class InvoicePaidEventIn(_Envelope):
     type: Literal["invoice.paid"]
     data: InvoicePaidData
 
 
 Envelope = (
-    UserRegisteredEvent
-    | OrderCreatedEvent
-    | OrderCompletedEvent
-    | OrderRefundedEvent
-    | AppointmentCompletedEvent
-    | InvoicePaidEvent
+    UserRegisteredEventIn
+    | OrderCreatedEventIn
+    | OrderCompletedEventIn
+    | OrderRefundedEventIn
+    | AppointmentCompletedEventIn
+    | InvoicePaidEventIn
 )
 
 

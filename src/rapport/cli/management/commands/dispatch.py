@@ -3,6 +3,7 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
 
 from rapport.events.broker import BrokerError
 from rapport.events.dispatch import deliver_due, dispatch_outbox
@@ -38,6 +39,7 @@ class Command(BaseCommand):
 
     def _round(self, *, once: bool) -> bool:
         """One pass of both steps; whether there was work (then the next starts at once)."""
+        close_old_connections()  # a long-running loop drops connections the database closed
         try:
             dispatched = dispatch_outbox()
         except BrokerError as error:
