@@ -37,6 +37,7 @@ from rapport.events.models import OutboxEvent, WebhookAttempt, WebhookDelivery, 
 from rapport.identity.models import CustomerIdentifier, CustomerMerge, IdentifierType
 from rapport.identity.services import IdentifierService, IdentifierTypeService, MergeService
 from rapport.ingest.inbound import receive as receive_event
+from rapport.ingest.models import ImportJob
 from rapport.ingest.payloads import parse_envelope
 from rapport.loyalty.models import (
     LoyaltyAccount,
@@ -315,6 +316,9 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             "pending_order_id": str(pending_order.uuid),
             "booked_visit_id": str(booked_visit.uuid),
             "inbound_event_id": str(inbound_event.uuid),
+            "import_id": str(
+                ImportJob.objects.create(tenant=tenant, kind="customers", filename=f"{MARK}.csv").uuid
+            ),
             "result_id": stored_result(tenant),
             **webhook_records(tenant, MARK),
         },

@@ -25,27 +25,20 @@ def records(actor, ada, ben):
     return {Order: order, Visit: visit}
 
 
-@pytest.mark.parametrize("model", [Order, Visit], ids=lambda model: model.__name__)
-def test_pages_answer_and_nothing_is_editable(admin_client, records, model):
-    obj = records[model]
+def test_pages_answer_show_lines_and_refunds_and_nothing_is_editable(admin_client, records):
+    for model, obj in records.items():
+        assert admin_client.get(url(model, "changelist")).status_code == 200
+        assert admin_client.get(url(model, "change", obj.pk)).status_code == 200
+        assert admin_client.get(url(model, "add")).status_code == 403
+        assert admin_client.post(url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
+        assert model.objects.filter(pk=obj.pk).exists()
 
-    assert admin_client.get(url(model, "changelist")).status_code == 200
-    page = admin_client.get(url(model, "change", obj.pk))
-    assert page.status_code == 200
-    assert admin_client.get(url(model, "add")).status_code == 403
-    assert admin_client.post(url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
-    assert model.objects.filter(pk=obj.pk).exists()
-
-
-def test_order_page_shows_lines_and_refunds(admin_client, records):
     page = admin_client.get(url(Order, "change", records[Order].pk)).content.decode()
-
     assert "Croissant" in page and "Coffee" in page
     assert "refund:" in page
 
 
-@pytest.mark.parametrize(("term", "expected"), [("1043", ["1043"]), ("BEN-2", ["2000"])])
-def test_search_by_external_id_or_customer_code(admin_client, records, term, expected):
-    response = admin_client.get(url(Order, "changelist"), {"q": term})
-
-    assert [row.external_id for row in response.context["cl"].result_list] == expected
+def test_search_by_external_id_or_customer_code(admin_client, records):
+    for term, expected in [("1043", ["1043"]), ("BEN-2", ["2000"]), ("V-1", [])]:
+        response = admin_client.get(url(Order, "changelist"), {"q": term})
+        assert [row.external_id for row in response.context["cl"].result_list] == expected

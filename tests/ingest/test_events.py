@@ -3,6 +3,7 @@ answered 422 naming the fields with nothing stored."""
 
 import json
 import threading
+import uuid
 
 import pytest
 from django.db import connection, connections
@@ -556,3 +557,71 @@ def test_concurrent_deliveries_of_one_event_apply_it_once(tenant, make_key, make
     assert Order.objects.count() == 1
     assert LoyaltyTransaction.objects.count() == 1
     assert points_of(ada) == 4500
+
+
+def test_the_admin_lists_and_shows_inbound_events_read_only(admin_client, api, ada):
+    from django.urls import reverse
+
+    send(api, "order.created", order_data({"code": ada.code}), id="evt-admin")
+    stored = InboundEvent.objects.get()
+
+    listing = admin_client.get(reverse("admin:rapport_ingest_inboundevent_changelist"))
+    page = admin_client.get(reverse("admin:rapport_ingest_inboundevent_change", args=[stored.pk]))
+    adding = admin_client.get(reverse("admin:rapport_ingest_inboundevent_add"))
+
+    assert listing.status_code == 200
+    assert b"evt-admin" in listing.content
+    assert page.status_code == 200
+    assert b"order.created" in page.content
+    assert adding.status_code == 403
+
+
+def test_the_inbound_list_costs_the_same_queries_for_2_or_20_events(api, ada):
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(URL, {"limit": 50}).status_code == 200
+        return len(captured)
+
+    for _ in range(2):
+        send(api, "user.registered", {"user_id": str(uuid.uuid4()), "first_name": "Few"})
+    few = queries()
+    for _ in range(18):
+        send(api, "user.registered", {"user_id": str(uuid.uuid4()), "first_name": "Many"})
+
+    assert queries() == few
+
+
+# --- optional apps ----------------------------------------------------------------------------
+
+
+def test_ingest_without_commerce_stops_startup_naming_it(monkeypatch):
+    from django.apps import apps
+    from django.core.exceptions import ImproperlyConfigured
+
+    installed = apps.is_installed
+    monkeypatch.setattr(
+        apps, "is_installed", lambda name: name != "rapport.commerce" and installed(name)
+    )
+
+    with pytest.raises(ImproperlyConfigured, match=r"rapport\.commerce"):
+        apps.get_app_config("rapport_ingest").ready()
+
+
+def test_without_identity_customers_are_named_by_code_only(api, ada, monkeypatch):
+    from django.apps import apps
+
+    installed = apps.is_installed
+    monkeypatch.setattr(
+        apps, "is_installed", lambda name: name != "rapport.identity" and installed(name)
+    )
+    before = counts()
+
+    by_email = send(api, "order.created", order_data({"email": "ada@example.com"}))
+    by_code = send(api, "order.created", order_data({"code": ada.code}))
+
+    assert by_email.status_code == 422
+    assert list(by_email.json()["error"]["fields"]) == ["data.customer"]
+    assert by_code.status_code == 201
+    assert counts()["orders"] == before["orders"] + 1

@@ -128,3 +128,20 @@ def test_the_schedule_with_last_and_next_runs(admin_api, settings, database_task
     assert dt.datetime.fromisoformat(rows["nightly"]["next_run_at"]).time() == dt.time(4, 0)
     assert "cannot be imported" in rows["broken"]["problem"]
     assert rows["broken"]["last_run"] is None
+
+
+def test_the_admin_shows_the_schedule_runs_read_only(admin_client, database_tasks):
+    entry = schedule.parse("prune-jobs", {"task": PRUNE, "daily_at": "04:00"})
+    Scheduler(entries=[entry]).tick()
+    run = ScheduledRun.objects.get()
+
+    listing = admin_client.get("/admin/rapport_jobs/scheduledrun/")
+    page = admin_client.get(f"/admin/rapport_jobs/scheduledrun/{run.pk}/change/")
+
+    assert listing.status_code == page.status_code == 200
+    assert run.task_result_id in page.content.decode()
+    assert (
+        f"/admin/django_tasks_database/dbtaskresult/{run.task_result_id}/"
+        in listing.content.decode()
+    )
+    assert admin_client.get("/admin/rapport_jobs/scheduledrun/add/").status_code == 403

@@ -113,7 +113,10 @@ def test_pruning_keeps_what_is_recent_or_unfinished(database_tasks):
     DBTaskResult.objects.filter(pk=waiting.id).update(enqueued_at=now - dt.timedelta(days=30))
     for days in (1, 8):
         ScheduledRun.objects.create(
-            name=f"run-{days}", task_path=PRUNE, due_at=now - dt.timedelta(days=days), enqueued_at=now
+            name=f"run-{days}",
+            task_path=PRUNE,
+            due_at=now - dt.timedelta(days=days),
+            enqueued_at=now,
         )
 
     pruned = prune_finished(keep_days=7)

@@ -141,7 +141,6 @@ class CommerceRows(AppRows):
         rnd = self.random.random
         habits = self.habits
         pets = self.household.pets_of(customer) if self.household is not None else []
-        # Every draw below happens for every customer, so later customers keep their rows.
         kind_draw, spend, hour_draw, churn_draw = rnd(), rnd(), rnd(), rnd()
         if customer.customer_type == "vip" and kind_draw > habits.one_time_share:
             kind = REGULAR

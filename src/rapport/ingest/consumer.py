@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
+from django.db import connection as database
 from kombu import Connection, Consumer, Exchange, Queue
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -161,16 +162,16 @@ class InboundConsumer:
     def run(self) -> Tally:
         """Consume until done. BrokerUnavailable when the broker cannot be reached or is lost
         (unacknowledged messages then wait on the queue for the next run)."""
-        with Connection(self.url, connect_timeout=10) as connection:
+        with Connection(self.url, connect_timeout=10) as broker:
             try:
-                connection.ensure_connection(max_retries=2, interval_start=0.5, interval_step=0.5)
-                self._consume(connection)
-            except (OSError, KombuOperationalError, *connection.connection_errors) as error:
+                broker.ensure_connection(max_retries=2, interval_start=0.5, interval_step=0.5)
+                self._consume(broker)
+            except (OSError, KombuOperationalError, *broker.connection_errors) as error:
                 raise BrokerUnavailable(str(error) or type(error).__name__) from error
         return self.tally
 
-    def _consume(self, connection: Connection) -> None:
-        channel = connection.channel()
+    def _consume(self, broker: Connection) -> None:
+        channel = broker.channel()
         channel.basic_qos(prefetch_size=0, prefetch_count=self.prefetch, a_global=False)
         queue = declare(channel, self.topology)
         consumer = Consumer(channel, queues=[queue], on_message=self._handle, no_ack=False)
@@ -179,7 +180,7 @@ class InboundConsumer:
         try:
             while not self._done():
                 try:
-                    connection.drain_events(timeout=POLL_SECONDS)
+                    broker.drain_events(timeout=POLL_SECONDS)
                     idle_since = time.monotonic()
                 except TimeoutError:
                     idle = time.monotonic() - idle_since
@@ -187,17 +188,24 @@ class InboundConsumer:
                         break
         finally:
             # Messages prefetched but not handled go back to the queue when the channel closes.
-            with contextlib.suppress(*connection.connection_errors, OSError):
+            with contextlib.suppress(*broker.connection_errors, OSError):
                 consumer.cancel()
 
     def _handle(self, message) -> None:
         if self._done():
             message.requeue()  # prefetched after the limit: someone else's to take
             return
-        close_old_connections()
+        self._fresh_connection()
         try:
             self._apply(message)
         finally:
+            self._fresh_connection()
+
+    @staticmethod
+    def _fresh_connection() -> None:
+        # As Django does around each request: drop a broken or expired database connection,
+        # so a database that went away and came back does not fail every later message.
+        if not database.in_atomic_block:  # a caller's transaction (tests) keeps its own
             close_old_connections()
 
     def _dead_letter(self, message, reason: str) -> None:

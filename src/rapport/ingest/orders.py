@@ -168,10 +168,9 @@ class VisitOutcome:
 
 def _renamed(error: RapportError, rename: Callable[[str], str]) -> RapportError:
     """The same error with its fields named as the caller's input names them."""
-    copy = type(error)(
+    return type(error)(
         error.message, code=error.code, fields={rename(k): v for k, v in error.fields.items()}
     )
-    return copy
 
 
 def _under(prefix: str) -> Callable[[str], str]:
@@ -520,10 +519,6 @@ def record_orders(
     )
 
 
-def get_order(*, actor: Actor, order_id) -> Order:
-    return OrderService.get_order(tenant=actor.tenant, order_id=order_id)
-
-
 def set_order_status(
     *, actor: Actor, order_id, status: str, at: dt.datetime | None = None
 ) -> OrderOutcome:
@@ -561,6 +556,7 @@ def refund_order(
 
 
 def refund_order_by_id(*, actor: Actor, order_id, **refund: Any) -> OrderOutcome:
+    """refund_order for the tenant's order with this id; NotFound for anyone else's."""
     with transaction.atomic():
         order = OrderService.get_order(tenant=actor.tenant, order_id=order_id)
         return refund_order(actor=actor, order=order, **refund)
