@@ -509,7 +509,8 @@ def test_every_id_route_is_covered():
 
 
 def leaked(response, records: Records) -> list[str]:
-    text = response.content.decode().lower()
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    text = body.decode().lower()
     return [needle for needle in records.texts if needle.lower() in text]
 
 

@@ -324,22 +324,22 @@ def bulk_of(customers, count: int, **fields) -> dict:
 
 def test_bulk_records_every_order_and_a_repeat_changes_nothing(api, make_customer):
     customers = [make_customer() for _ in range(5)]
-    body = bulk_of(customers, 500)
+    body = bulk_of(customers, 300)
 
     first = api.post("/orders/bulk", body)
     before = counts()
     again = api.post("/orders/bulk", body)
 
     assert first.status_code == 200, first.content
-    assert (first.json()["created"], first.json()["existing"]) == (500, 0)
+    assert (first.json()["created"], first.json()["existing"]) == (300, 0)
     assert [item["external_id"] for item in first.json()["orders"][:3]] == ["B-0", "B-1", "B-2"]
     assert all(item["created"] for item in first.json()["orders"])
-    assert (again.json()["created"], again.json()["existing"]) == (0, 500)
+    assert (again.json()["created"], again.json()["existing"]) == (0, 300)
     assert [item["id"] for item in again.json()["orders"]] == [
         item["id"] for item in first.json()["orders"]
     ]
     assert counts() == before
-    assert Order.objects.count() == 500
+    assert Order.objects.count() == 300
 
 
 def _bulk_queries(api, body) -> int:
@@ -354,17 +354,17 @@ def test_bulk_queries_do_not_grow_with_orders(api, make_customer):
     many = {
         "orders": [
             {**order, "external_id": f"M-{index}"}
-            for index, order in enumerate(bulk_of(customers, 600)["orders"])
+            for index, order in enumerate(bulk_of(customers, 400)["orders"])
         ]
     }
 
-    # When 20 orders are sent, then 600
+    # When 20 orders are sent, then 400
     few_queries = _bulk_queries(api, bulk_of(customers, 20))
     many_queries = _bulk_queries(api, many)
 
-    # Then the 580 more cost only the extra insert batches (SQLite takes ~100 rows a query):
+    # Then the 380 more cost only the extra insert batches (SQLite takes ~100 rows a query):
     # nothing is asked per order
-    assert many_queries - few_queries < 580 // 20, (few_queries, many_queries)
+    assert many_queries - few_queries < 380 // 20, (few_queries, many_queries)
 
 
 def test_bulk_resolves_each_new_person_once(api):

@@ -121,9 +121,9 @@ def worker_process(*options: str) -> subprocess.Popen:
         f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}"
         f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     )
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DATABASE_URL": url, "RAPPORT_TASKS_BACKEND": "database"}
     return subprocess.Popen(
-        [sys.executable, "-m", "rapport.cli", "worker", *options],
+        [sys.executable, "-m", "rapport.cli", "worker", "--skip-checks", *options],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -68,7 +68,7 @@ def supervise(commands: list[list[str]]) -> int:
     is passed on too (the worker then stops at once); after STOP_SECONDS, whatever still runs
     is killed. The exit status is 0 after a signal, else that of the command which ended.
     """
-    children = [subprocess.Popen(command, process_group=0) for command in commands]
+    children: list[subprocess.Popen] = []
     signalled: list[int] = []
 
     def stop_all() -> None:
@@ -82,6 +82,9 @@ def supervise(commands: list[list[str]]) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        for command in commands:
+            if not signalled:
+                children.append(subprocess.Popen(command, process_group=0))
         while not signalled and all(child.poll() is None for child in children):
             time.sleep(0.2)
         ended = None if signalled else next(c for c in children if c.poll() is not None)
