@@ -69,12 +69,12 @@ def test_a_dry_run_upload_reports_and_writes_nothing(api, django_capture_on_comm
     assert not Customer.objects.exists()
 
 
-def test_the_file_can_come_as_json_text(api, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = api.post("/imports", {"kind": "customers", "csv": CUSTOMERS})
+def test_a_body_that_is_not_a_form_is_a_422(api):
+    response = api.post("/imports", {"kind": "customers", "csv": CUSTOMERS})
 
-    assert response.status_code == 202
-    assert ImportJob.objects.get().created_count == 2
+    assert response.status_code == 422
+    assert "file" in response.json()["error"]["fields"]
+    assert not ImportJob.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -5,18 +5,17 @@ from typing import Any, Literal
 from uuid import UUID
 
 import orjson
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router, Schema, Status
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from rapport.exceptions import InvalidInput
 from rapport.ingest.csv.exports import ExportFilters, export_lines
 from rapport.ingest.csv.jobs import KINDS, ImportService
 from rapport.ingest.models import ImportJob
 from rapport.pagination import DATETIME, paginate
-from rapport.schemas import WRITE_ERRORS, InputSchema, PageQuery, Timestamp, responses
+from rapport.schemas import WRITE_ERRORS, PageQuery, Timestamp, responses
 from rapport.tenancy.api import WRITE, actor_of
 
 router = Router(tags=["imports"], auth=WRITE)
@@ -26,20 +25,6 @@ NEWEST_FIRST = ["-created_at"]
 PARSERS = {"created_at": DATETIME}
 YES = {"true", "1", "yes", "on"}
 NO = {"false", "0", "no", "off", ""}
-
-
-class ImportIn(InputSchema):
-    """An import with the file's text in the body, for files of a few megabytes."""
-
-    kind: KindValue
-    csv: str = Field(min_length=1, description="The CSV file's text: a header row, then rows")
-    filename: str = Field("", max_length=255, examples=["customers.csv"])
-    mapping: dict[str, str] = Field(
-        default_factory=dict,
-        description='rapport field -> CSV column; a field mapped to "" is left out',
-        examples=[{"email": "E-mail address", "phone": "Mobile"}],
-    )
-    dry_run: bool = Field(False, description="Check and count everything, write nothing")
 
 
 class RowErrorOut(Schema):
@@ -94,6 +79,7 @@ class ExportQuery(Schema):
 
 MULTIPART = {
     "type": "object",
+    "additionalProperties": False,
     "required": ["file", "kind"],
     "properties": {
         "file": {"type": "string", "format": "binary", "description": "The CSV file"},
@@ -111,7 +97,6 @@ UPLOAD_BODY = {
         "required": True,
         "content": {
             "multipart/form-data": {"schema": MULTIPART},
-            "application/json": {"schema": {"$ref": "#/components/schemas/ImportIn"}},
         },
     }
 }
@@ -144,37 +129,27 @@ def _form_mapping(text: str) -> dict[str, Any]:
 
 
 def _upload(request: HttpRequest) -> tuple[str, UploadedFile, dict[str, Any], bool]:
-    """(kind, file, mapping, dry_run) from a multipart form or a JSON body."""
-    if request.content_type == "multipart/form-data":
-        form = request.POST
-        upload = request.FILES.get("file")
-        errors = {}
-        if upload is None:
-            errors["file"] = "Attach the CSV file as the form field 'file'"
-        kind = form.get("kind", "")
-        if kind not in KINDS:
-            errors["kind"] = f"Use one of {', '.join(KINDS)}"
-        unknown = (set(form) | set(request.FILES)) - {"file", "kind", "mapping", "dry_run"}
-        for name in unknown:
-            errors[name.replace("\x00", "")[:100]] = "Not a field of an upload"
-        if errors:
-            raise InvalidInput("The upload is not valid", fields=errors)
-        return (
-            kind,
-            upload,
-            _form_mapping(form.get("mapping", "")),
-            _form_flag(form.get("dry_run", "")),
+    """(kind, file, mapping, dry_run) from the multipart form."""
+    if request.content_type != "multipart/form-data":
+        raise InvalidInput(
+            "Send the file as multipart/form-data",
+            fields={"file": "Attach the CSV file as the form field 'file'"},
         )
-    try:
-        payload = ImportIn.model_validate_json(request.body or b"{}")
-    except ValidationError as error:
-        fields = {
-            ".".join(str(part) for part in item["loc"]) or "body": item["msg"]
-            for item in error.errors()
-        }
-        raise InvalidInput("The request is not valid", fields=fields) from None
-    upload = ContentFile(payload.csv.encode("utf-8"), name=payload.filename or "upload.csv")
-    return payload.kind, upload, payload.mapping, payload.dry_run
+    form = request.POST
+    upload = request.FILES.get("file")
+    errors = {}
+    if upload is None:
+        errors["file"] = "Attach the CSV file as the form field 'file'"
+    kind = form.get("kind", "")
+    if kind not in KINDS:
+        errors["kind"] = f"Use one of {', '.join(KINDS)}"
+    unknown = (set(form) | set(request.FILES)) - {"file", "kind", "mapping", "dry_run"}
+    for name in unknown:
+        errors[name.replace("\x00", "")[:100]] = "Not a field of an upload"
+    if errors:
+        raise InvalidInput("The upload is not valid", fields=errors)
+    mapping = _form_mapping(form.get("mapping", ""))
+    return kind, upload, mapping, _form_flag(form.get("dry_run", ""))
 
 
 @router.post(
@@ -185,10 +160,9 @@ def _upload(request: HttpRequest) -> tuple[str, UploadedFile, dict[str, Any], bo
 def create_import(request):
     """Upload a CSV file of customers or orders; it is checked and imported in the background.
 
-    Send it as multipart/form-data (`file`, `kind`, optional `mapping` as a JSON string and
-    `dry_run`), or as JSON with the text in `csv`. The header and the mapping are checked at
-    once (422 naming the problem); the rows are imported by a worker: follow
-    `GET /imports/{id}`.
+    Send it as multipart/form-data: `file`, `kind`, and optionally `mapping` (a JSON object as
+    text) and `dry_run`. The header and the mapping are checked at once (422 naming the
+    problem); the rows are imported by a worker: follow `GET /imports/{id}`.
     """
     kind, upload, mapping, dry_run = _upload(request)
     job = ImportService.create_job(

@@ -32,6 +32,7 @@ class Command(BaseCommand):
                 busy = self._round(once=once)
                 if once:
                     return
+                close_old_connections()  # between rounds, drop connections the database closed
                 if not busy:
                     time.sleep(interval)
         except KeyboardInterrupt:
@@ -39,7 +40,6 @@ class Command(BaseCommand):
 
     def _round(self, *, once: bool) -> bool:
         """One pass of both steps; whether there was work (then the next starts at once)."""
-        close_old_connections()  # a long-running loop drops connections the database closed
         try:
             dispatched = dispatch_outbox()
         except BrokerError as error:
