@@ -150,6 +150,9 @@ see [BENCHMARKS-duplicates.md](BENCHMARKS-duplicates.md).
 
 Loyalty earning under concurrent clients is measured on its own, by `python -m bench.loyalty`:
 see [BENCHMARKS-loyalty.md](BENCHMARKS-loyalty.md).
+
+Ingesting orders, a million from a CSV file and in bulk through the API, is measured on its
+own, by `python -m bench.orders`: see [BENCHMARKS-orders.md](BENCHMARKS-orders.md).
 """
 
 

@@ -19,7 +19,8 @@ from tests.ingest.inbound_support import counts, envelope, loyalty_program, orde
 
 pytestmark = pytest.mark.django_db
 
-URL = "/inbound-events"
+URL = "/events"  # where events are sent
+LOG = "/inbound-events"  # where they are listed
 
 
 @pytest.fixture
@@ -482,23 +483,23 @@ def test_received_events_are_listed_newest_first_and_filtered(api, ada):
     order = order_data({"code": ada.code})
     send(api, "order.created", order, id="evt-order")
 
-    everything = api.get(URL).json()["items"]
-    orders_only = api.get(URL, {"type": "order.created"}).json()["items"]
-    by_id = api.get(URL, {"event_id": "evt-order"}).json()["items"]
-    one = api.get(f"{URL}/{by_id[0]['id']}").json()
+    everything = api.get(LOG).json()["items"]
+    orders_only = api.get(LOG, {"type": "order.created"}).json()["items"]
+    by_id = api.get(LOG, {"event_id": "evt-order"}).json()["items"]
+    one = api.get(f"{LOG}/{by_id[0]['id']}").json()
 
     assert [item["type"] for item in everything] == ["order.created", "user.registered"]
     assert [item["event_id"] for item in orders_only] == ["evt-order"]
     assert one["payload"]["data"]["external_id"] == order["external_id"]
     assert one["source"] == "api"
-    assert api.get(URL, {"status": "rejected"}).json()["items"] == []
+    assert api.get(LOG, {"status": "rejected"}).json()["items"] == []
 
 
 def test_another_tenant_sees_none_of_the_events(api, other_api, ada):
     sent = send(api, "order.created", order_data({"code": ada.code})).json()
 
-    assert other_api.get(URL).json()["items"] == []
-    assert other_api.get(f"{URL}/{sent['id']}").status_code == 404
+    assert other_api.get(LOG).json()["items"] == []
+    assert other_api.get(f"{LOG}/{sent['id']}").status_code == 404
 
 
 def test_another_tenant_with_the_same_event_id_applies_its_own(
@@ -581,7 +582,7 @@ def test_the_inbound_list_costs_the_same_queries_for_2_or_20_events(api, ada):
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            assert api.get(URL, {"limit": 50}).status_code == 200
+            assert api.get(LOG, {"limit": 50}).status_code == 200
         return len(captured)
 
     for _ in range(2):

@@ -1,7 +1,7 @@
 """Inbound events over HTTP: receive one, list what was received, read one.
 
-The outbox (events rapport sends) owns /events; what other systems send in lives at
-/inbound-events.
+Other systems POST to /events (GET /events is the outbox: what rapport sends); what was
+received is listed at /inbound-events.
 """
 
 import datetime as dt
@@ -79,7 +79,7 @@ def _received(received: Received) -> dict[str, Any]:
 
 
 @router.post(
-    "/inbound-events",
+    "/events",
     response=responses(
         {201: InboundEventReceivedOut, 200: InboundEventReceivedOut}, 404, *WRITE_ERRORS
     ),
