@@ -4,7 +4,8 @@ import itertools
 import json
 
 import pytest
-from django.test import Client
+from django.conf import settings as django_settings
+from django.test import Client, override_settings
 
 from rapport.customers.services import CustomerService
 from rapport.tenancy.actors import Actor
@@ -122,10 +123,13 @@ def make_customer(tenant):
 
 
 @pytest.fixture(autouse=True)
-def immediate_tasks(settings):
+def immediate_tasks():
     """Background tasks run as they are enqueued, inside the test; a test of the queue itself
     switches to the database backend (tests/jobs)."""
-    settings.TASKS = {
+    # override_settings, not the `settings` fixture: some tests take a parameter of that name.
+    immediate = {
         alias: {**backend, "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
-        for alias, backend in settings.TASKS.items()
+        for alias, backend in django_settings.TASKS.items()
     }
+    with override_settings(TASKS=immediate):
+        yield

@@ -78,6 +78,20 @@ def add_app_data(actor, code: str, marker: str) -> None:
 
         owner = find_customer(actor.tenant, code)
         PetService.add_pet(actor=actor, owner=owner, name=f"{marker}_pet", species="dog")
+    if apps.is_installed("rapport.commerce"):
+        from django.utils import timezone
+
+        from rapport.commerce.services import OrderInput, OrderService
+
+        OrderService.record_order(
+            actor=actor,
+            order=OrderInput(
+                customer=find_customer(actor.tenant, code),
+                external_id=f"{marker}-order",
+                placed_at=timezone.now(),
+                total_q=1_500,
+            ),
+        )
 
 
 @pytest.fixture
