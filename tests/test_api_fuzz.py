@@ -35,7 +35,7 @@ from rapport.tenancy.services import ApiKeyService
 from rapport.timeline.services import TimelineService
 from rapport.wsgi import application
 
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 6
 OTHER_TENANT_MARKER = "Zebulon-Other-Tenant"
 # Written on every request by design: replayable responses, and a last-used hint on keys.
 VOLATILE_MODELS = {"rapport_tenancy.idempotencyrecord"}
