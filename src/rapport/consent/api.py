@@ -176,11 +176,11 @@ def revoke_consent(request, code: str, channel: ChannelValue, payload: ConsentIn
 
 @router.post(
     "/customers/{code}/consents/{channel}/request-confirmation",
-    response=responses({200: LinkOut}, 404, 503, *WRITE_ERRORS),
+    response=responses({200: LinkOut}, 404, *WRITE_ERRORS),
     auth=WRITE,
 )
 def request_confirmation(request, code: str, channel: ChannelValue, payload: ConfirmationRequestIn):
-    """Make a double opt-in link that expires; on email it is sent to the customer."""
+    """Make a double opt-in link that expires; on email a background task sends it."""
     return ConsentService.request_confirmation(
         actor=actor_of(request), code=code, channel=channel, **payload.model_dump()
     )
