@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "rapport.pets",
     "rapport.ingest",
     "rapport.jobs",
+    "rapport.insights",
+    "rapport.segments",
     "rapport.cli",
 ]
 

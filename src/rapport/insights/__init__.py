@@ -1,0 +1,1 @@
+"""Customer intelligence: per-customer metrics, RFM, lifetime value, churn risk and cohorts."""

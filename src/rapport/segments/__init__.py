@@ -1,0 +1,1 @@
+"""Segments: groups of customers, listed by hand or described by conditions."""
