@@ -106,7 +106,7 @@ class CommerceOrderHistoryBackend:
         customer = find_customer(tenant, customer_code) if customer_code else None
         if customer is None:
             return []
-        rows = _sold(Order.objects.filter(tenant=tenant, customer=customer), until)
+        rows = sold_orders(Order.objects.filter(tenant=tenant, customer=customer), until)
         if since is not None:
             rows = rows.filter(placed_at__gte=since)
         return _records(list(rows.order_by("placed_at", "id").values(*_fields(until))), until)
@@ -117,7 +117,7 @@ class CommerceOrderHistoryBackend:
         """Every sold order, by id, a chunk (one query for orders, one for lines) at a time."""
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        rows = _sold(Order.objects.filter(tenant=tenant), until).order_by("id")
+        rows = sold_orders(Order.objects.filter(tenant=tenant), until).order_by("id")
         last = 0
         while True:
             chunk = list(rows.filter(id__gt=last).values(*_fields(until))[:batch_size])
@@ -133,8 +133,8 @@ def _fields(until: dt.datetime | None) -> tuple[str, ...]:
     return (*FIELDS, "refunded_then") if until is not None else FIELDS
 
 
-def _sold(rows, until: dt.datetime | None):
-    """Sold orders placed before `until`, their refunded_q as of then."""
+def sold_orders(rows, until: dt.datetime | None):
+    """Sold orders placed before `until`, annotated with `refunded_then`, their refunds then."""
     rows = rows.filter(status__in=SOLD)
     if until is None:
         return rows

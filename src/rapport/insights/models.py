@@ -154,6 +154,9 @@ class InsightRun(models.Model):
     customers_done = models.PositiveIntegerField(default=0)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
+    finished_chunks = models.JSONField(
+        default=list, blank=True, help_text="The first customer id of each chunk written"
+    )
     error = models.TextField(blank=True)
 
     # The model card.

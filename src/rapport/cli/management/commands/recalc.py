@@ -1,0 +1,104 @@
+"""`rapport recalc`: work out every customer's insights (RFM, lifetime value, churn) now."""
+
+import datetime as dt
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from rapport.cli.shared import add_tenant_argument, command_error, require_app, system_actor
+from rapport.exceptions import RapportError
+
+
+def _as_of(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--as-of {text!r} is not an ISO 8601 date or time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+class Command(BaseCommand):
+    help = (
+        "Recalculate the tenant's customer insights: fit the lifetime-value models, then work "
+        "out every customer's metrics, RFM segment, churn risk and predicted value, in chunks. "
+        "Prints the model card at the end."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--as-of", default=None, help="Read history as it stood then (ISO 8601; default now)"
+        )
+        parser.add_argument("--time-unit", choices=["day", "week", "month"], default=None)
+        parser.add_argument(
+            "--horizon", type=int, default=None, help="Predict this many time units ahead"
+        )
+        parser.add_argument(
+            "--background",
+            action="store_true",
+            help="Enqueue the chunks for `rapport worker` instead of working them out here",
+        )
+        add_tenant_argument(parser)
+
+    def handle(self, *args, as_of, time_unit, horizon, background, tenant, **options):
+        require_app("insights")
+        from rapport.insights.services import InsightService
+
+        actor = system_actor(tenant)
+        progress = Progress(
+            TextColumn("[bold]recalculating insights"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            disable=not sys.stderr.isatty(),
+        )
+        bar = progress.add_task("customers", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(bar, completed=done, total=total)
+
+        try:
+            with progress:
+                run = InsightService.recalculate_all(
+                    actor=actor,
+                    as_of=_as_of(as_of),
+                    background=background,
+                    time_unit=time_unit,
+                    horizon=horizon,
+                    progress=advance,
+                )
+        except RapportError as error:
+            raise command_error(error) from None
+        seconds = ((run.finished_at or run.fitted_at) - run.started_at).total_seconds()
+        if background:
+            self.stdout.write(
+                f"Run {run.uuid}: {run.chunks_total:,} chunks enqueued for "
+                f"{run.customers_total:,} customers; `rapport worker` works them out"
+            )
+        else:
+            self.stdout.write(
+                f"Run {run.uuid}: {run.customers_done:,} customers in {seconds:.1f} s"
+            )
+        self.stdout.write(f"Model: {run.get_method_display()} ({run.method_reason})")
+        self.stdout.write(
+            f"As of {run.as_of.isoformat()}, time unit {run.time_unit}, horizon {run.horizon}, "
+            f"{run.customers_fitted:,} customers with orders"
+        )
+        for name, value in run.parameters.items():
+            self.stdout.write(
+                f"  {name} = {value:.6g}" if isinstance(value, float) else f"  {name} = {value}"
+            )
+        for name, value in run.log_likelihood.items():
+            self.stdout.write(f"  log-likelihood ({name}) = {value:.6g}")
