@@ -1,9 +1,9 @@
 """What a recalculation reads: orders, visits, messages and order lines, as numpy columns.
 
 Recalculation is set-based: each read is one query over a range of customers whose rows come
-back as whole numpy columns, never one query per customer. On PostgreSQL the rows stream out
-with binary COPY and are read straight into arrays; elsewhere (SQLite) they come from an
-ordinary cursor. Times are seconds since 1970 on the tenant's wall clock, so that days,
+back as whole numpy columns, never one query per customer. On PostgreSQL each column comes
+packed into one binary value and is read straight into an array; elsewhere (SQLite) the rows
+come from an ordinary cursor. Times are seconds since 1970 on the tenant's wall clock, so that days,
 weekdays and hours are the customer's own.
 
 Orders are read through the order-history backend (seed 000's OrderHistoryBackend): commerce's
@@ -11,8 +11,8 @@ own is read in SQL; a project's own backend is read record by record with `iter_
 """
 
 import datetime as dt
-import struct
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,13 +23,12 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
-    Q,
     QuerySet,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast
 
 from rapport.commerce.history import (
     CommerceOrderHistoryBackend,
@@ -49,8 +48,6 @@ MESSAGE_TYPES = (
     InteractionType.WHATSAPP,
     InteractionType.CHAT,
 )
-COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-COPY_HEADER = len(COPY_SIGNATURE) + 8  # signature, flags, header extension length
 
 
 @dataclass(frozen=True)
@@ -70,36 +67,19 @@ class CustomerRange:
         return rows
 
 
-class LocalSeconds(Func):
-    """PostgreSQL: a timestamp as seconds since 1970 on a timezone's wall clock."""
-
-    output_field = BigIntegerField()
-
-    def __init__(self, expression, zone: str):
-        super().__init__(expression, Value(zone))
-
-    def as_sql(self, compiler, connection, **extra):
-        timestamp, params = compiler.compile(self.source_expressions[0])
-        zone, zone_params = compiler.compile(self.source_expressions[1])
-        sql = f"EXTRACT(EPOCH FROM ({timestamp} AT TIME ZONE {zone}))::bigint"
-        return sql, (*params, *zone_params)
-
-
 def _is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _columns(rows: QuerySet, names: list[str], times: dict[str, str]) -> dict[str, np.ndarray]:
-    """The queryset's `names` as int64 columns; `times` maps a datetime field to a zone name."""
+def _columns(rows: QuerySet, names: list[str], times: set[str]) -> dict[str, np.ndarray]:
+    """The queryset's `names` as int64 columns; those in `times` as seconds since 1970 UTC."""
     if _is_postgresql():
         annotations = {
-            f"_{name}": LocalSeconds(F(name), times[name])
-            if name in times
-            else Cast(F(name), BigIntegerField())
+            f"_{name}": Epoch(F(name)) if name in times else Cast(F(name), BigIntegerField())
             for name in names
         }
         rows = rows.annotate(**annotations).values_list(*annotations)
-        return dict(zip(names, _copy_binary(rows, len(names)), strict=True))
+        return dict(zip(names, _packed_columns(rows, len(names)), strict=True))
     values = list(rows.values_list(*names))
     if not values:
         return {name: np.zeros(0, dtype=np.int64) for name in names}
@@ -107,42 +87,66 @@ def _columns(rows: QuerySet, names: list[str], times: dict[str, str]) -> dict[st
     result = {}
     for name, column in zip(names, columns, strict=True):
         if name in times:
-            zone = zoneinfo.ZoneInfo(times[name])
-            column = [_wall_seconds(value, zone) for value in column]
+            column = [int(value.timestamp()) for value in column]
         result[name] = np.asarray(column, dtype=np.int64)
     return result
 
 
-def _wall_seconds(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> int:
-    wall = moment.astimezone(zone).replace(tzinfo=dt.UTC)
-    return int(wall.timestamp())
+class Epoch(Func):
+    """PostgreSQL: a timestamp as whole seconds since 1970 UTC."""
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::bigint"
+    output_field = BigIntegerField()
 
 
-def _copy_binary(rows: QuerySet, count: int) -> list[np.ndarray]:
-    """Stream the rows (every column a non-null bigint) with COPY … (FORMAT BINARY)."""
+DAY = 86_400
+QUARTER_HOUR = 900
+
+
+def wall_clock(utc: np.ndarray, zone_name: str) -> np.ndarray:
+    """Seconds since 1970 UTC as seconds since 1970 on the zone's wall clock, vectorized.
+
+    The zone's offset is asked once a day over the span of `utc`; where two days differ, the
+    change is found to the quarter hour (every zone changes its clocks on one).
+    """
+    if not len(utc):
+        return utc.copy()
+    zone = zoneinfo.ZoneInfo(zone_name)
+
+    def offset(seconds: int) -> int:
+        return int(dt.datetime.fromtimestamp(seconds, zone).utcoffset().total_seconds())
+
+    first = int(utc.min()) // DAY * DAY
+    changes, offsets = [first], [offset(first)]
+    for moment in range(first + DAY, int(utc.max()) + DAY, DAY):
+        if offset(moment) != offsets[-1]:
+            for quarter in range(moment - DAY + QUARTER_HOUR, moment + 1, QUARTER_HOUR):
+                if offset(quarter) != offsets[-1]:
+                    changes.append(quarter)
+                    offsets.append(offset(quarter))
+                    break
+    index = np.searchsorted(np.asarray(changes), utc, side="right") - 1
+    return utc + np.asarray(offsets, dtype=np.int64)[index]
+
+
+def _packed_columns(rows: QuerySet, count: int) -> list[np.ndarray]:
+    """The rows' columns (bigints), each packed by the database into one bytea, in one row.
+
+    Packing rows with string_agg(int8send(…)) sends the whole column in one value, read with
+    one numpy call, instead of a Python object or a COPY message per row.
+    """
     sql, params = rows.query.sql_with_params()
-    statement = connection.ops.compose_sql(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params)
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        data = b"".join(bytes(block) for block in copy)
-    if not data.startswith(COPY_SIGNATURE):
-        raise ValueError("Not a binary COPY stream")
-    layout = np.dtype(
-        [("fields", ">i2")] + [item for i in range(count) for item in _field_layout(i)]
-    )
-    body = data[COPY_HEADER:-2]  # the trailer is a field count of -1
-    (extension,) = struct.unpack(">i", data[COPY_HEADER - 4 : COPY_HEADER])
-    body = body[extension:]
-    records = np.frombuffer(body, dtype=layout)
-    if len(records) and (
-        (records["fields"] != count).any()
-        or any((records[f"length{i}"] != 8).any() for i in range(count))
-    ):
-        raise ValueError("A column was null or not a bigint")
-    return [records[f"value{i}"].astype(np.int64) for i in range(count)]
-
-
-def _field_layout(index: int) -> list[tuple[str, str]]:
-    return [(f"length{index}", ">i4"), (f"value{index}", ">i8")]
+    packed = ", ".join(f"string_agg(int8send(COALESCE(t.c{i}, 0)), '')" for i in range(count))
+    aliases = ", ".join(f"c{i}" for i in range(count))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {packed} FROM ({sql}) t ({aliases})", params)
+        blobs = cursor.fetchone()
+    return [
+        np.frombuffer(blob, dtype=">i8").astype(np.int64)
+        if blob is not None
+        else np.zeros(0, dtype=np.int64)
+        for blob in blobs
+    ]
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,6 @@ def read_orders(scope: CustomerRange, *, as_of: dt.datetime, past: bool) -> Orde
             net=F("total_q") - F("refunded_q")
         )
     rows = rows.filter(net__gt=0).annotate(
-        placed_utc=F("placed_at"),
         channel_index=Case(
             *[When(channel=name, then=Value(i)) for i, name in enumerate(CHANNELS)],
             default=Value(len(CHANNELS)),
@@ -184,19 +187,18 @@ def read_orders(scope: CustomerRange, *, as_of: dt.datetime, past: bool) -> Orde
         ),
     )
     columns = _columns(
-        rows.order_by(),
-        ["customer_id", "placed_at", "placed_utc", "net", "channel_index"],
-        {"placed_at": scope.tenant.timezone, "placed_utc": "UTC"},
+        rows.order_by(), ["customer_id", "placed_at", "net", "channel_index"], {"placed_at"}
     )
-    return _sorted_orders(*columns.values())
+    return _sorted_orders(scope.tenant.timezone, *columns.values())
 
 
-def _sorted_orders(customer, seconds, utc_seconds, net_q, channel) -> Orders:
+def _sorted_orders(zone: str, customer, utc_seconds, net_q, channel) -> Orders:
     order = np.lexsort((utc_seconds, customer))
+    utc_seconds = utc_seconds[order]
     return Orders(
         customer[order],
-        seconds[order],
-        utc_seconds[order],
+        wall_clock(utc_seconds, zone),
+        utc_seconds,
         net_q[order],
         channel[order].astype(np.int8),
     )
@@ -209,22 +211,18 @@ def _orders_from_backend(backend, scope: CustomerRange, as_of: dt.datetime) -> O
             "code", "id"
         )
     )
-    zone = zoneinfo.ZoneInfo(scope.tenant.timezone)
-    customer, seconds, utc_seconds, net_q, channel = [], [], [], [], []
+    customer, utc_seconds, net_q, channel = [], [], [], []
     for record in backend.iter_orders(scope.tenant, until=as_of):
         customer_id = ids.get(record.customer_code)
         if customer_id is None or record.net_q <= 0 or record.placed_at >= as_of:
             continue
         customer.append(customer_id)
-        seconds.append(_wall_seconds(record.placed_at, zone))
         utc_seconds.append(int(record.placed_at.timestamp()))
         net_q.append(record.net_q)
         channel.append(CHANNELS.index(record.channel) if record.channel in CHANNELS else 4)
     return _sorted_orders(
-        *(
-            np.asarray(column, dtype=np.int64)
-            for column in (customer, seconds, utc_seconds, net_q, channel)
-        )
+        scope.tenant.timezone,
+        *(np.asarray(column, dtype=np.int64) for column in (customer, utc_seconds, net_q, channel)),
     )
 
 
@@ -242,36 +240,34 @@ class Visits:
         return len(self.customer)
 
 
-def read_visits(scope: CustomerRange, *, as_of: dt.datetime, emergency_words) -> Visits:
-    """The scope's visits that happened (or were due) before `as_of`."""
-    is_emergency = Q()
-    for word in emergency_words:
-        is_emergency |= Q(service__icontains=word)
-    rows = (
-        scope.filter(Visit.objects.filter(occurred_at__lt=as_of))
-        .annotate(
-            status_index=Case(
-                *[When(status=name, then=Value(i)) for i, name in enumerate(VISIT_STATUSES)],
-                default=Value(len(VISIT_STATUSES)),
-                output_field=IntegerField(),
-            ),
-            emergency=Case(When(is_emergency, then=Value(1)), default=Value(0))
-            if is_emergency
-            else Value(0),
-            occurred_utc=F("occurred_at"),
-        )
-        .order_by()
-    )
+def read_visits(
+    scope: CustomerRange, *, as_of: dt.datetime, is_emergency: Callable[[str], bool]
+) -> Visits:
+    """The scope's visits that happened (or were due) before `as_of`.
+
+    `is_emergency` tells an emergency by the service's name: it is asked once for each of
+    the scope's distinct service names (a short list), not once per visit.
+    """
+    rows = scope.filter(Visit.objects.filter(occurred_at__lt=as_of))
+    services = rows.order_by().values_list("service", flat=True).distinct()
+    emergencies = [service for service in services if is_emergency(service)]
+    rows = rows.annotate(
+        status_index=Case(
+            *[When(status=name, then=Value(i)) for i, name in enumerate(VISIT_STATUSES)],
+            default=Value(len(VISIT_STATUSES)),
+            output_field=IntegerField(),
+        ),
+        emergency=Case(When(service__in=emergencies, then=Value(1)), default=Value(0)),
+    ).order_by()
     columns = _columns(
-        rows,
-        ["customer_id", "occurred_at", "occurred_utc", "status_index", "emergency"],
-        {"occurred_at": scope.tenant.timezone, "occurred_utc": "UTC"},
+        rows, ["customer_id", "occurred_at", "status_index", "emergency"], {"occurred_at"}
     )
-    order = np.lexsort((columns["occurred_utc"], columns["customer_id"]))
+    order = np.lexsort((columns["occurred_at"], columns["customer_id"]))
+    utc_seconds = columns["occurred_at"][order]
     return Visits(
         columns["customer_id"][order],
-        columns["occurred_at"][order],
-        columns["occurred_utc"][order],
+        wall_clock(utc_seconds, scope.tenant.timezone),
+        utc_seconds,
         columns["status_index"][order].astype(np.int8),
         columns["emergency"][order].astype(bool),
     )
@@ -300,9 +296,7 @@ def read_messages(scope: CustomerRange, *, as_of: dt.datetime) -> Messages:
         )
         .order_by()
     )
-    columns = _columns(
-        rows, ["customer_id", "occurred_at", "outbound", "message"], {"occurred_at": "UTC"}
-    )
+    columns = _columns(rows, ["customer_id", "occurred_at", "outbound", "message"], {"occurred_at"})
     order = np.lexsort((columns["occurred_at"], columns["customer_id"]))
     return Messages(
         columns["customer_id"][order],
@@ -313,33 +307,99 @@ def read_messages(scope: CustomerRange, *, as_of: dt.datetime) -> Messages:
 
 
 def read_favourites(
-    scope: CustomerRange, *, as_of: dt.datetime, field: str, keep: int
-) -> dict[int, list[str]]:
-    """Each customer's `keep` most bought products (or categories), by quantity, in one query.
+    scope: CustomerRange, *, as_of: dt.datetime, keep: int
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Each customer's `keep` most bought products and categories, by quantity, in one query.
 
-    Names tie by name, so the answer is the same every time.
+    Products are told apart by name; equal quantities go by name, so the answer is the same
+    every time. A project's own order-history backend has no lines to read: both are empty.
     """
     if type(get_order_history_backend()) is not CommerceOrderHistoryBackend:
-        return {}
+        return {}, {}
+    orders = {f"order__{key}": value for key, value in _order_filter(scope).items()}
     lines = (
-        OrderLine.objects.filter(
-            order__in=scope.filter(Order.objects.all()).filter(status__in=SOLD, placed_at__lt=as_of)
-        )
-        .exclude(**{field: ""})
-        .annotate(buyer=F("order__customer_id"), item=F(field))
-        .values("buyer", "item")
-        .annotate(bought=Coalesce(Sum("quantity"), 0))
+        OrderLine.objects.filter(**orders, order__status__in=SOLD, order__placed_at__lt=as_of)
+        .values_list("order__customer_id", "name", "category")
+        .annotate(bought=Sum("quantity"))
         .order_by()
     )
-    sql, params = lines.query.sql_with_params()
-    ranked = (
-        "SELECT buyer, item FROM (SELECT t.buyer, t.item, ROW_NUMBER() OVER (PARTITION BY"
-        f" t.buyer ORDER BY t.bought DESC, t.item) AS place FROM ({sql}) t) ranked"
-        " WHERE place <= %s"
+    if _is_postgresql():
+        customer, names, categories, bought = _packed_lines(lines)
+    else:
+        rows = list(lines)
+        customer = np.asarray([row[0] for row in rows], dtype=np.int64)
+        names = [row[1] for row in rows]
+        categories = [row[2] for row in rows]
+        bought = np.asarray([row[3] for row in rows], dtype=np.int64)
+    return (
+        _most_bought(customer, names, bought, keep),
+        _most_bought(customer, categories, bought, keep),
     )
-    favourites: dict[int, list[str]] = {}
+
+
+SEPARATOR = "\x1f"  # the ASCII unit separator, taken out of names before they are joined
+
+
+def _packed_lines(lines: QuerySet) -> tuple[np.ndarray, list[str], list[str], np.ndarray]:
+    """The grouped lines as two packed bigint columns and two joined text columns."""
+    sql, params = lines.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(ranked, (*params, keep))
-        for customer, item in cursor.fetchall():
-            favourites.setdefault(customer, []).append(item)
+        cursor.execute(
+            "SELECT string_agg(int8send(t.buyer), ''), "
+            "string_agg(replace(t.name, %s, ' '), %s), "
+            "string_agg(replace(t.category, %s, ' '), %s), "
+            "string_agg(int8send(t.bought), '') "
+            f"FROM ({sql}) t (buyer, name, category, bought)",
+            (SEPARATOR, SEPARATOR, SEPARATOR, SEPARATOR, *params),
+        )
+        buyers, names, categories, bought = cursor.fetchone()
+    if buyers is None:
+        return np.zeros(0, dtype=np.int64), [], [], np.zeros(0, dtype=np.int64)
+    return (
+        np.frombuffer(buyers, dtype=">i8").astype(np.int64),
+        names.split(SEPARATOR),
+        categories.split(SEPARATOR),
+        np.frombuffer(bought, dtype=">i8").astype(np.int64),
+    )
+
+
+def _most_bought(
+    customer: np.ndarray, items: list[str], bought: np.ndarray, keep: int
+) -> dict[int, list[str]]:
+    """Per customer, the `keep` items bought most (ties by name); blank items left out."""
+    if not items:
+        return {}
+    names, codes = np.unique(np.asarray(items, dtype=object), return_inverse=True)
+    present = names[codes] != ""
+    customer, codes, bought = customer[present], codes[present], bought[present]
+    # Sum per (customer, item), then order each customer's items by quantity, then name.
+    order = np.lexsort((codes, customer))
+    customer, codes, bought = customer[order], codes[order], bought[order]
+    starts = np.flatnonzero(
+        np.concatenate(([True], (np.diff(customer) != 0) | (np.diff(codes) != 0)))
+    )
+    if not len(starts):
+        return {}
+    totals = np.add.reduceat(bought, starts)
+    customer, codes = customer[starts], codes[starts]
+    order = np.lexsort((codes, -totals, customer))
+    customer, codes = customer[order], codes[order]
+    first = np.concatenate(([True], np.diff(customer) != 0))
+    rank = np.arange(len(customer)) - np.maximum.accumulate(
+        np.where(first, np.arange(len(customer)), 0)
+    )
+    kept = rank < keep
+    favourites: dict[int, list[str]] = {}
+    for buyer, name in zip(customer[kept].tolist(), names[codes[kept]].tolist(), strict=True):
+        favourites.setdefault(buyer, []).append(name)
     return favourites
+
+
+def _order_filter(scope: CustomerRange) -> dict:
+    """The scope as lookups on an order's own fields."""
+    lookups = {"tenant": scope.tenant}
+    if scope.first is not None:
+        lookups["customer_id__gte"] = scope.first
+    if scope.last is not None:
+        lookups["customer_id__lte"] = scope.last
+    return lookups

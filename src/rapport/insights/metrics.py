@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rapport.insights.history import CHANNELS, VISIT_STATUSES, Messages, Orders, Visits
+from rapport.insights.history import CHANNELS, DAY, VISIT_STATUSES, Messages, Orders, Visits
 
-DAY = 86_400
 HOUR = 3_600
 # 1970-01-01 was a Thursday: day 0 is weekday 3 when Monday is 0.
 EPOCH_WEEKDAY = 3

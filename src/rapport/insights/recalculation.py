@@ -12,10 +12,12 @@ No step runs a query per customer.
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from rapport.customers.models import Customer
@@ -26,6 +28,18 @@ from rapport.tenancy.models import Tenant
 
 DAY = metrics.DAY
 FAVOURITES = 3
+
+
+@contextmanager
+def batch_transaction() -> Iterator[None]:
+    """One transaction for a batch's reads and write: one snapshot, and on PostgreSQL the
+    memory to sort and hash a chunk's rows without spilling to disk."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '256MB'")
+                cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 @dataclass(frozen=True)
@@ -97,7 +111,8 @@ def start_run(
     time_unit = time_unit or conf.time_unit()
     horizon = horizon or conf.horizon(time_unit)
     unit_days = conf.TIME_UNITS[time_unit]
-    orders = history.read_orders(history.CustomerRange(tenant), as_of=as_of, past=past)
+    with batch_transaction():
+        orders = history.read_orders(history.CustomerRange(tenant), as_of=as_of, past=past)
     buyers = np.unique(orders.customer)
     order_metrics = metrics.order_metrics(buyers, orders)
     inputs, _ = model_inputs(order_metrics, _as_of_day(tenant, as_of), unit_days)
@@ -145,9 +160,8 @@ def recalculate_chunk(run: InsightRun, chunk: Chunk) -> int:
     chunk that completes the run marks it completed.
     """
     scope = history.CustomerRange(run.tenant, chunk.first, chunk.last)
-    columns = scope_columns(run, scope)
-    with transaction.atomic():
-        written = writing.upsert(columns, _constants(run))
+    with batch_transaction():
+        written = writing.upsert(scope_columns(run, scope), _constants(run))
         locked = InsightRun.objects.select_for_update().get(pk=run.pk)
         if chunk.first not in locked.finished_chunks:
             locked.finished_chunks.append(chunk.first)
@@ -165,7 +179,7 @@ def recalculate_chunk(run: InsightRun, chunk: Chunk) -> int:
 def recalculate_customer(run: InsightRun, customer: Customer) -> CustomerInsight:
     """Work out one customer's insight with the run's fitted models, counting nothing."""
     scope = history.CustomerRange(run.tenant, customer.pk, customer.pk)
-    with transaction.atomic():
+    with batch_transaction():
         writing.upsert(scope_columns(run, scope), _constants(run))
     return CustomerInsight.objects.select_related("run").get(customer=customer)
 
@@ -191,12 +205,12 @@ def scope_columns(run: InsightRun, scope: history.CustomerRange) -> dict[str, li
     past = run.as_of < run.started_at
     customer_ids = _customer_ids(scope)
     orders = history.read_orders(scope, as_of=run.as_of, past=past)
-    visits = history.read_visits(scope, as_of=run.as_of, emergency_words=patterns.EMERGENCY_WORDS)
+    visits = history.read_visits(scope, as_of=run.as_of, is_emergency=patterns.is_emergency_service)
     messages = history.read_messages(scope, as_of=run.as_of)
     columns = chunk_columns(run, customer_ids, orders, visits, messages)
-    for column, field in (("preferred_products", "name"), ("preferred_categories", "category")):
-        favourites = history.read_favourites(scope, as_of=run.as_of, field=field, keep=FAVOURITES)
-        columns[column] = [favourites.get(id, []) for id in columns["customer_id"]]
+    products, categories = history.read_favourites(scope, as_of=run.as_of, keep=FAVOURITES)
+    columns["preferred_products"] = [products.get(id, []) for id in columns["customer_id"]]
+    columns["preferred_categories"] = [categories.get(id, []) for id in columns["customer_id"]]
     return columns
 
 
