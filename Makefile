@@ -22,6 +22,7 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 run: $(VENV)/.installed
 	$(BIN)/rapport migrate --verbosity 0
 	$(BIN)/rapport demo --customers 500 --if-empty
+	$(BIN)/rapport recalc
 	@echo
 	@$(BIN)/rapport createapikey --name "quick start" --scopes admin
 	@echo

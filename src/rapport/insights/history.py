@@ -372,14 +372,14 @@ def _most_bought(
     names, codes = np.unique(np.asarray(items, dtype=object), return_inverse=True)
     present = names[codes] != ""
     customer, codes, bought = customer[present], codes[present], bought[present]
+    if not len(customer):
+        return {}
     # Sum per (customer, item), then order each customer's items by quantity, then name.
     order = np.lexsort((codes, customer))
     customer, codes, bought = customer[order], codes[order], bought[order]
     starts = np.flatnonzero(
         np.concatenate(([True], (np.diff(customer) != 0) | (np.diff(codes) != 0)))
     )
-    if not len(starts):
-        return {}
     totals = np.add.reduceat(bought, starts)
     customer, codes = customer[starts], codes[starts]
     order = np.lexsort((codes, -totals, customer))

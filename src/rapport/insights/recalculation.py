@@ -117,8 +117,12 @@ def start_run(
     order_metrics = metrics.order_metrics(buyers, orders)
     inputs, _ = model_inputs(order_metrics, _as_of_day(tenant, as_of), unit_days)
     card = fit_models(inputs)
+    fitted_at = timezone.now()
     return InsightRun.objects.create(
         tenant=tenant,
+        # A tenant without customers has nothing left to do.
+        status=RunStatus.RUNNING if chunks else RunStatus.COMPLETED,
+        finished_at=None if chunks else fitted_at,
         as_of=as_of,
         started_at=now,
         customers_total=sum(chunk.size for chunk in chunks),
@@ -126,7 +130,7 @@ def start_run(
         time_unit=time_unit,
         horizon=horizon,
         monetary_edges=[int(edge) for edge in rfm.monetary_edges(order_metrics.total_spent_q)],
-        fitted_at=timezone.now(),
+        fitted_at=fitted_at,
         **card,
     )
 

@@ -1,11 +1,12 @@
-"""Writing a chunk's insights in bulk: one upsert for every customer of the chunk.
+"""Writing a chunk's insights in bulk: every customer of the chunk in one statement.
 
-On PostgreSQL the rows are copied into a temporary table and merged with one
-INSERT … ON CONFLICT; elsewhere (SQLite) one executemany of the same upsert does it.
+On PostgreSQL the chunk's insights are deleted and the new ones copied in with COPY; elsewhere
+(SQLite) one executemany of INSERT … ON CONFLICT DO UPDATE does it.
 """
 
 import datetime as dt
 
+import numpy as np
 import orjson
 from django.db import connection
 
@@ -18,58 +19,72 @@ JSON = ("preferred_products", "preferred_categories", "channels")
 CONSTANTS = ("tenant_id", "run_id", "as_of", "calculated_at")
 
 
-def _sql_type(name: str) -> str:
-    if name in TIMES:
-        return "bigint"
-    field = CustomerInsight._meta.get_field(name.removesuffix("_id"))
-    return field.db_type(connection)
-
-
 def upsert(columns: dict[str, list], constants: dict[str, object]) -> int:
     """Insert or replace the insight of every customer in `columns["customer_id"]`."""
     count = len(columns["customer_id"])
     if not count:
         return 0
     if connection.vendor == "postgresql":
-        _upsert_postgresql(columns, constants)
+        _replace_postgresql(columns, constants)
     else:
         _upsert_portable(columns, constants)
     return count
 
 
-def _upsert_postgresql(columns: dict[str, list], constants: dict[str, object]) -> None:
+def _replace_postgresql(columns: dict[str, list], constants: dict[str, object]) -> None:
+    """Delete the customers' insights and COPY the new ones in, in the caller's transaction.
+
+    The rows go as one block of COPY text built a column at a time (several times faster than
+    adapting each value of each row); readers see the old insights until the commit.
+    """
     table = CustomerInsight._meta.db_table
-    names = list(columns)
     quote = connection.ops.quote_name
-    definition = ", ".join(f"{quote(name)} {_sql_type(name)}" for name in names)
-    selected = [f"to_timestamp({quote(name)})" if name in TIMES else quote(name) for name in names]
-    targets = [*names, *CONSTANTS]
-    updates = ", ".join(
-        f"{quote(name)} = EXCLUDED.{quote(name)}" for name in targets if name != "customer_id"
-    )
-    rows = zip(
-        *[
-            [None if value is None else orjson.dumps(value).decode() for value in columns[name]]
-            if name in JSON
-            else columns[name]
-            for name in names
-        ],
-        strict=True,
-    )
+    names = [*columns, *CONSTANTS]
+    count = len(columns["customer_id"])
+    text_columns = [
+        [_copy_value(constants[name])] * count
+        if name in CONSTANTS
+        else _copy_column(name, columns[name])
+        for name in names
+    ]
+    payload = "".join(f"{line}\n" for line in map("\t".join, zip(*text_columns, strict=True)))
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE insight_load ({definition})")
-        with cursor.cursor.copy(
-            f"COPY insight_load ({', '.join(quote(name) for name in names)}) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
         cursor.execute(
-            f"INSERT INTO {quote(table)} ({', '.join(quote(name) for name in targets)}) "
-            f"SELECT {', '.join(selected)}, {', '.join(['%s'] * len(CONSTANTS))} "
-            f"FROM insight_load ON CONFLICT (customer_id) DO UPDATE SET {updates}",
-            [constants[name] for name in CONSTANTS],
+            f"DELETE FROM {quote(table)} WHERE customer_id = ANY(%s)", [columns["customer_id"]]
         )
-        cursor.execute("DROP TABLE insight_load")
+        statement = f"COPY {quote(table)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
+        with cursor.cursor.copy(statement) as copy:
+            copy.write(payload.encode())
+
+
+NULL = "\\N"
+ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value: object) -> str:
+    """One value as COPY's text format writes it."""
+    if value is None:
+        return NULL
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value).translate(ESCAPES)
+
+
+def _copy_column(name: str, values: list) -> list[str]:
+    """A column of values as COPY text: times (seconds since 1970 UTC) as ISO 8601, JSON as text."""
+    if name in TIMES:
+        seconds = np.asarray([0 if value is None else value for value in values], dtype=np.int64)
+        stamps = np.datetime_as_string(seconds.astype("datetime64[s]")).tolist()
+        return [
+            NULL if value is None else f"{stamp}Z"
+            for value, stamp in zip(values, stamps, strict=True)
+        ]
+    if name in JSON:  # product names are free text: escaped for COPY
+        return [orjson.dumps(value).decode().translate(ESCAPES) for value in values]
+    # Numbers and rapport's own words (codes, segments, methods): nothing to escape.
+    if None not in values:
+        return list(map(str, values))
+    return [NULL if value is None else str(value) for value in values]
 
 
 def _moment(seconds: int | None) -> dt.datetime | None:
