@@ -45,7 +45,7 @@ def test_recalc_works_everyone_out_and_prints_the_model_card(shoppers):
     assert "Model: Heuristic (too little history to fit)" in printed
     assert "As of 2025-07-01T00:00:00+00:00, time unit week, horizon 52" in printed
     assert "2 customers with orders" in printed
-    assert "tenant_gap = 1" in printed
+    assert "Mean time between purchase days, in weeks: 1\n" in printed
     assert CustomerInsight.objects.filter(total_orders=2).count() == 2
 
 

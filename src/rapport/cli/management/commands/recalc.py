@@ -96,9 +96,32 @@ class Command(BaseCommand):
             f"As of {run.as_of.isoformat()}, time unit {run.time_unit}, horizon {run.horizon}, "
             f"{run.customers_fitted:,} customers with orders"
         )
-        for name, value in run.parameters.items():
-            self.stdout.write(
-                f"  {name} = {value:.6g}" if isinstance(value, float) else f"  {name} = {value}"
-            )
-        for name, value in run.log_likelihood.items():
-            self.stdout.write(f"  log-likelihood ({name}) = {value:.6g}")
+        for line in model_card_lines(run):
+            self.stdout.write(f"  {line}")
+
+
+FITS = (
+    ("bgnbd", "BG/NBD", ("r", "alpha", "a", "b")),
+    ("gamma_gamma", "Gamma-Gamma", ("p", "q", "v")),
+)
+
+
+def model_card_lines(run) -> list[str]:
+    """The fitted parameters, one fit a line, and the tenant's mean gap between purchases."""
+    lines = []
+    for key, title, names in FITS:
+        fit = run.parameters.get(key)
+        if fit is None:
+            continue
+        values = ", ".join(f"{name} = {fit[name]:.4g}" for name in names)
+        likelihood = run.log_likelihood.get(key)
+        detail = f"{fit['n']:,} customers"
+        if likelihood is not None:
+            detail += f", log-likelihood {likelihood:,.2f}"
+        if not fit.get("converged", True):
+            detail += f", did not converge: {fit.get('message', '')}"
+        lines.append(f"{title}: {values} ({detail})")
+    gap = run.parameters.get("tenant_gap")
+    if gap is not None:
+        lines.append(f"Mean time between purchase days, in {run.time_unit}s: {gap:.4g}")
+    return lines
