@@ -1,4 +1,6 @@
-"""Settings and a script for tests/test_core_alone.py: rapport with none of its optional apps."""
+"""Settings and a script for tests/test_core_alone.py: rapport with none of its optional apps.
+
+Segments stays: it needs only the core, and shows the core's own segment fields at work."""
 
 from rapport.settings import *  # noqa: F403
 from rapport.settings import INSTALLED_APPS
@@ -12,6 +14,7 @@ OPTIONAL_APPS = {
     "rapport.commerce",
     "rapport.pets",
     "rapport.ingest",
+    "rapport.insights",
 }
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in OPTIONAL_APPS]
 
@@ -44,8 +47,15 @@ def main() -> None:
         "consents": client.get(f"/api/v1/customers/{code}/consents").status_code,
         "unsubscribe page": Client().get("/unsubscribe/some-token").status_code,
     }
+    segments = client.get("/api/v1/segments").json()["items"]
+    statuses["segment preview"] = client.post(
+        "/api/v1/segments/preview",
+        {"conditions": {"field": "days_since_joined", "operator": "lte", "value": 1}},
+        content_type="application/json",
+    ).status_code
     paths = list(client.get("/api/openapi.json").json()["paths"])
-    print(json.dumps({"statuses": statuses, "paths": paths}))
+    defaults = [segment["key"] for segment in segments]
+    print(json.dumps({"statuses": statuses, "paths": paths, "segments": defaults}))
 
 
 if __name__ == "__main__":

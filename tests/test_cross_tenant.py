@@ -39,6 +39,8 @@ from rapport.identity.services import IdentifierService, IdentifierTypeService, 
 from rapport.ingest.inbound import receive as receive_event
 from rapport.ingest.models import ImportJob
 from rapport.ingest.payloads import parse_envelope
+from rapport.insights.models import CustomerInsight, InsightRun
+from rapport.insights.services import InsightService
 from rapport.loyalty.models import (
     LoyaltyAccount,
     LoyaltyProgram,
@@ -53,6 +55,8 @@ from rapport.preferences.models import CustomerPreference
 from rapport.preferences.services import PreferenceService
 from rapport.privacy.models import DataSubjectRequest, ErasureRecord
 from rapport.privacy.services import DataSubjectRequestService
+from rapport.segments.models import Segment, SegmentMembership
+from rapport.segments.services import SegmentService
 from rapport.tenancy.actors import Actor
 from rapport.tenancy.models import ApiKey, IdempotencyRecord, Tenant
 from rapport.timeline.interactions import InteractionService
@@ -78,14 +82,23 @@ def _operations(with_path_parameters: bool) -> list[tuple[str, str]]:
     ]
 
 
-ID_OPERATIONS = _operations(with_path_parameters=True)
+# Path parameters that name a kind of thing (an RFM segment, an insight type), not a record:
+# another tenant gets an answer about its own customers, so those routes are lists (below).
+KIND_PARAMETERS = {"segment": "champions", "group": "champion", "insight_type": "top_customers"}
+
+
+def _names_a_kind(path: str) -> bool:
+    return set(PATH_PARAMETER.findall(path)) <= set(KIND_PARAMETERS)
+
+
+ID_OPERATIONS = [(m, p) for m, p in _operations(with_path_parameters=True) if not _names_a_kind(p)]
 # Lookups answer 404 when nothing matches, so they are tested on their own below.
 LOOKUP_OPERATIONS = {("GET", "/api/v1/identifiers/lookup")}
 LIST_OPERATIONS = [
     (m, p)
     for m, p in _operations(with_path_parameters=False)
     if m == "GET" and (m, p) not in LOOKUP_OPERATIONS
-]
+] + [(m, p) for m, p in _operations(with_path_parameters=True) if m == "GET" and _names_a_kind(p)]
 
 # Query parameters a list needs (the channel of an audience).
 LIST_PARAMETERS = {"/api/v1/consents/marketable": {"channel": "email"}}
@@ -149,6 +162,9 @@ SAMPLE_BODIES = {
     ("PATCH", "/api/v1/interactions/{interaction_id}"): {"subject": "Injected"},
     ("POST", "/api/v1/orders/{order_id}/refund"): {"amount_q": 100, "reason": "Injected"},
     ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"description": "Injected"},
+    ("PUT", "/api/v1/segments/{segment_id}"): {"name": "Injected", "type": "manual"},
+    ("PATCH", "/api/v1/segments/{segment_id}"): {"name": "Injected", "is_active": False},
+    ("POST", "/api/v1/segments/{segment_id}/customers"): {"codes": ["QWERTZ-REFERRER"]},
 }
 # Routes whose owner call needs a record in another state: parameter -> the parameter naming it.
 OWNER_PARAMETERS = {
@@ -269,6 +285,10 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             scheduled_at=timezone.now(),
         ),
     ).visit
+    # Manual, with the customer in it, so the owner's own DELETE of the membership succeeds.
+    segment = SegmentService.create_segment(actor=actor, name=f"{MARK} regulars", type="manual")
+    SegmentService.add_customers(actor=actor, segment=segment, codes=[customer.code])
+    run = InsightService.recalculate_all(actor=actor)
     inbound_event = receive_event(
         actor=actor,
         event=parse_envelope(
@@ -310,6 +330,7 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             "rule_id": str(rule.uuid),
             "transaction_id": str(earned.transaction.uuid),
             "pet_id": str(pet.uuid),
+            "segment_id": str(segment.uuid),
             "interaction_id": str(interaction.uuid),
             "order_id": str(order.uuid),
             "visit_id": str(visit.uuid),
@@ -317,9 +338,12 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             "booked_visit_id": str(booked_visit.uuid),
             "inbound_event_id": str(inbound_event.uuid),
             "import_id": str(
-                ImportJob.objects.create(tenant=tenant, kind="customers", filename=f"{MARK}.csv").uuid
+                ImportJob.objects.create(
+                    tenant=tenant, kind="customers", filename=f"{MARK}.csv"
+                ).uuid
             ),
             "result_id": stored_result(tenant),
+            "run_id": str(run.uuid),
             **webhook_records(tenant, MARK),
         },
         texts=[
@@ -339,12 +363,14 @@ def records(tenant, other_tenant, make_customer, make_key) -> Records:
             str(earned.transaction.uuid),
             str(earned.account.uuid),
             str(pet.uuid),
+            str(segment.uuid),
             str(interaction.uuid),
             str(order.uuid),
             str(visit.uuid),
             str(pending_order.uuid),
             str(booked_visit.uuid),
             str(inbound_event.uuid),
+            str(run.uuid),
             api_key.prefix,
             "+2348031234567",
         ],
@@ -379,10 +405,14 @@ SNAPSHOT_MODELS = [
     LoyaltyTransaction,
     Pet,
     PetOwner,
+    Segment,
+    SegmentMembership,
     Interaction,
     WebhookEndpoint,
     WebhookDelivery,
     WebhookAttempt,
+    CustomerInsight,
+    InsightRun,
 ]
 
 
@@ -517,7 +547,7 @@ def leaked(response, records: Records) -> list[str]:
 def test_another_tenants_lists_never_show_the_default_tenants_rows(
     records, other_api, method, path
 ):
-    response = other_api.get(path, LIST_PARAMETERS.get(path))
+    response = other_api.get(fill(path, KIND_PARAMETERS), LIST_PARAMETERS.get(path))
 
     assert response.status_code == 200, response.content
     assert leaked(response, records) == []

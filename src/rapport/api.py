@@ -182,7 +182,9 @@ OPTIONAL_APPS = (
     "loyalty",
     "commerce",
     "pets",
+    "insights",
     "ingest",
+    "segments",
 )
 for app in OPTIONAL_APPS:
     if apps.is_installed(f"rapport.{app}"):

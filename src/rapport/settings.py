@@ -215,6 +215,11 @@ RAPPORT_SCHEDULE = {
     "deliver-webhooks": {"task": "rapport.events.tasks.deliver_webhooks", "every": 5},
     "expire-points": {"task": "rapport.loyalty.tasks.expire_points", "daily_at": "03:00"},
     "prune-jobs": {"task": "rapport.jobs.tasks.prune_finished", "daily_at": "04:00"},
+    "recalculate-insights": {
+        "task": "rapport.insights.tasks.recalculate_insights",
+        "daily_at": "02:00",
+    },
+    "refresh-segments": {"task": "rapport.segments.tasks.refresh_segments", "every": 3600},
 }
 if os.environ.get("RAPPORT_JOBS_KEEP_DAYS"):
     RAPPORT_JOBS_KEEP_DAYS = int(os.environ["RAPPORT_JOBS_KEEP_DAYS"])

@@ -92,6 +92,11 @@ def add_app_data(actor, code: str, marker: str) -> None:
                 total_q=1_500,
             ),
         )
+    if apps.is_installed("rapport.segments"):
+        from rapport.segments.services import SegmentService
+
+        segment = SegmentService.create_segment(actor=actor, name=f"{marker} list", type="manual")
+        SegmentService.add_customers(actor=actor, segment=segment, codes=[code])
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ from django.utils import timezone
 
 from rapport.commerce.models import Order
 from rapport.commerce.services import (
-    LineInput,
-    OrderInput,
     OrderService,
     VisitInput,
     VisitService,
@@ -19,44 +17,8 @@ from rapport.commerce.services import (
 from rapport.exceptions import InvalidInput, NotFound
 from rapport.insights.models import CustomerInsight, InsightRun, RunStatus
 from rapport.insights.services import InsightService
-from rapport.tenancy.actors import Actor
 from rapport.timeline.interactions import InteractionService
-
-# Lagos is UTC+1 all year: 09:30 UTC is 10:30 on the tenant's clock.
-AS_OF = dt.datetime(2025, 6, 30, 12, 0, tzinfo=dt.UTC)
-
-
-def at(day: str, time: str = "09:30") -> dt.datetime:
-    return dt.datetime.fromisoformat(f"{day}T{time}:00+00:00")
-
-
-@pytest.fixture
-def actor(tenant):
-    return Actor.for_system(tenant, "tests")
-
-
-@pytest.fixture
-def buy(actor):
-    """buy(customer, "2025-06-01", 1500, name=…, category=…, channel=…) records an order."""
-    counter = iter(range(1, 10_000))
-
-    def buy(customer, day, price_q, time="09:30", quantity=1, **fields):
-        line = LineInput(
-            name=fields.pop("name", "Coffee"),
-            category=fields.pop("category", "drinks"),
-            unit_price_q=price_q,
-            quantity=quantity,
-        )
-        order = OrderInput(
-            customer=customer,
-            external_id=f"O-{next(counter)}",
-            placed_at=at(day, time),
-            lines=(line,),
-            **fields,
-        )
-        return OrderService.record_order(actor=actor, order=order).order
-
-    return buy
+from tests.insights.conftest import AS_OF, at
 
 
 def insight_of(customer) -> CustomerInsight:

@@ -1,11 +1,16 @@
 """What rapport's customer commands share: the tenant option, the acting system, errors, prompts."""
 
+import os
 import sys
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TextIO
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rapport.exceptions import RapportError
 from rapport.tenancy.actors import Actor
@@ -81,3 +86,35 @@ def ask(
 
 def is_yes(answer: str | None) -> bool:
     return (answer or "").lower() in ("y", "yes")
+
+
+def progress_bar(label: str) -> Progress:
+    """A progress bar on stderr, shown only at a terminal: stdout keeps what a command reports."""
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not sys.stderr.isatty(),
+    )
+
+
+def write_lines(path: Path, lines: Iterable[str], total: int, label: str) -> None:
+    """Write an export readable by its owner only, whole or not at all, with a progress bar
+    counting `total` rows (the header aside)."""
+    directory = path.parent if str(path.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    progress = progress_bar(label)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as output, progress:
+            task = progress.add_task(label, total=total)
+            for number, line in enumerate(lines):
+                output.write(line)
+                if number and number % 1000 == 0:
+                    progress.update(task, completed=number)
+            progress.update(task, completed=total)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,4 +1,4 @@
-"""The commerce app's configuration: it hands its personal-data handler to the registry."""
+"""The commerce app's configuration: its personal-data handler and its segment fields."""
 
 from django.apps import AppConfig
 
@@ -14,3 +14,7 @@ class CommerceConfig(AppConfig):
         from rapport.customers import personal_data
 
         personal_data.register(CommerceData())
+
+        from rapport.commerce import segment_fields
+
+        segment_fields.register()

@@ -12,3 +12,7 @@ class ConsentConfig(AppConfig):
         from rapport.customers import personal_data
 
         personal_data.register(ConsentData())
+
+        from rapport.consent import segment_fields
+
+        segment_fields.register()

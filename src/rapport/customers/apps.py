@@ -16,3 +16,7 @@ class CustomersConfig(AppConfig):
         from rapport.customers.merging import CustomerMerging
 
         personal_data.register(CustomerMerging())
+
+        from rapport.customers import segment_fields
+
+        segment_fields.register(*segment_fields.PROFILE_FIELDS)

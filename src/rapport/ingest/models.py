@@ -85,7 +85,9 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["tenant", "created_at", "id"], name="import_job_recent_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "created_at", "id"], name="import_job_recent_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.uuid}"

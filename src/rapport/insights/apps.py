@@ -21,3 +21,7 @@ class InsightsConfig(AppConfig):
         from rapport.insights.personal_data import InsightData
 
         personal_data.register(InsightData())
+
+        from rapport.insights import segment_fields
+
+        segment_fields.register()

@@ -10,6 +10,7 @@ A run has three steps:
 No step runs a query per customer.
 """
 
+import copy
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterator
@@ -180,11 +181,16 @@ def recalculate_chunk(run: InsightRun, chunk: Chunk) -> int:
     return written
 
 
-def recalculate_customer(run: InsightRun, customer: Customer) -> CustomerInsight:
-    """Work out one customer's insight with the run's fitted models, counting nothing."""
+def recalculate_customer(
+    run: InsightRun, customer: Customer, *, as_of: dt.datetime
+) -> CustomerInsight:
+    """Work out one customer's insight from their history up to `as_of` with the run's models
+    (its fitted parameters and monetary fifths), counting nothing on the run."""
     scope = history.CustomerRange(run.tenant, customer.pk, customer.pk)
+    moment = copy.copy(run)
+    moment.as_of = moment.started_at = as_of
     with batch_transaction():
-        writing.upsert(scope_columns(run, scope), _constants(run))
+        writing.upsert(scope_columns(moment, scope), _constants(moment))
     return CustomerInsight.objects.select_related("run").get(customer=customer)
 
 

@@ -21,8 +21,13 @@ Progress = Callable[[int, int], None]
 def _customer(tenant: Tenant, customer_code: str) -> Customer:
     customer = find_customer(tenant, customer_code)
     if customer is None:
-        raise NotFound(f"No customer with code {customer_code!r}", code="customer_not_found")
+        raise NotFound(f"No customer with code {customer_code!r}")
     return customer
+
+
+def _buyers(tenant: Tenant) -> QuerySet[Customer]:
+    """The tenant's customers, through their insights' tenant so that its indexes serve."""
+    return Customer.objects.filter(insight__tenant=tenant, merged_into__isnull=True)
 
 
 def _check_settings(time_unit: str | None, horizon: int | None, as_of: dt.datetime | None):
@@ -50,10 +55,11 @@ class InsightService:
     def recalculate(
         *, actor: Actor, customer_code: str, as_of: dt.datetime | None = None
     ) -> CustomerInsight:
-        """Work out one customer's insight now, with the tenant's latest fitted models.
+        """Work out one customer's insight from their history up to now, with the models of
+        the tenant's latest completed run.
 
-        With no completed run yet (or another `as_of`), the tenant's models are fitted first
-        and the fit kept as a run of one customer.
+        With no completed run yet, or with an `as_of` of its own, the tenant's models are
+        fitted first and the fit kept as a run of one customer.
         """
         _check_settings(None, None, as_of)
         customer = _customer(actor.tenant, customer_code)
@@ -62,7 +68,8 @@ class InsightService:
             alone = recalculation.Chunk(customer.pk, customer.pk, 1)
             run = recalculation.start_run(tenant=actor.tenant, chunks=[alone], as_of=as_of)
             recalculation.recalculate_chunk(run, alone)
-        return recalculation.recalculate_customer(run, customer)
+            return CustomerInsight.objects.select_related("run").get(customer=customer)
+        return recalculation.recalculate_customer(run, customer, as_of=timezone.now())
 
     @staticmethod
     def recalculate_all(
@@ -117,16 +124,28 @@ class InsightService:
 
     @staticmethod
     def get_segment_customers(*, tenant: Tenant, segment: str) -> QuerySet[Customer]:
-        """Customers in an RFM segment (`champions`, …) or a coarse group (`champion`, …)."""
-        rows = Customer.objects.filter(tenant=tenant, merged_into__isnull=True)
+        """Customers in an RFM segment (`champions`, …), or else in a coarse group (`champion`, …).
+
+        `at_risk` and `lost` name both a segment and a group: the segment wins here; ask
+        `get_group_customers` for the group.
+        """
         if segment in RfmSegment.values:
-            return rows.filter(insight__rfm_segment=segment)
+            return _buyers(tenant).filter(insight__rfm_segment=segment)
         if segment in RfmGroup.values:
-            return rows.filter(insight__rfm_group=segment)
-        names = ", ".join([*RfmSegment.values, *RfmGroup.values])
+            return _buyers(tenant).filter(insight__rfm_group=segment)
+        names = ", ".join(dict.fromkeys([*RfmSegment.values, *RfmGroup.values]))
         raise InvalidInput(
             f"No RFM segment or group {segment!r}", fields={"segment": f"One of {names}"}
         )
+
+    @staticmethod
+    def get_group_customers(*, tenant: Tenant, group: str) -> QuerySet[Customer]:
+        """Customers in one of Guestman's six coarse groups (`champion`, `at_risk`, …)."""
+        if group not in RfmGroup.values:
+            raise InvalidInput(
+                f"No RFM group {group!r}", fields={"group": f"One of {', '.join(RfmGroup.values)}"}
+            )
+        return _buyers(tenant).filter(insight__rfm_group=group)
 
     @staticmethod
     def get_at_risk_customers(
@@ -139,9 +158,8 @@ class InsightService:
                 "A churn risk is between 0 and 1", fields={"min_churn_risk": "Between 0 and 1"}
             )
         return (
-            Customer.objects.filter(
-                tenant=tenant, merged_into__isnull=True, insight__churn_risk__gte=threshold
-            )
+            _buyers(tenant)
+            .filter(insight__churn_risk__gte=threshold)
             .select_related("insight")
             .order_by("-insight__churn_risk", "-insight__predicted_ltv_q", "id")
         )

@@ -1,4 +1,4 @@
-"""The loyalty app's configuration: it hands its personal-data handler to the registry."""
+"""The loyalty app's configuration: its personal-data handler and its segment fields."""
 
 from django.apps import AppConfig
 
@@ -14,3 +14,7 @@ class LoyaltyConfig(AppConfig):
         from rapport.loyalty.personal_data import LoyaltyData
 
         personal_data.register(LoyaltyData())
+
+        from rapport.loyalty import segment_fields
+
+        segment_fields.register()

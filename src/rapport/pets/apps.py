@@ -1,4 +1,4 @@
-"""The pets app's configuration: its personal-data handler and its customer-deletion listener."""
+"""The pets app's configuration: personal data, the customer-deletion listener, segment fields."""
 
 from django.apps import AppConfig
 
@@ -16,3 +16,7 @@ class PetsConfig(AppConfig):
 
         personal_data.register(PetData())
         hooks.register(forget_orphaned_pets)
+
+        from rapport.pets import segment_fields
+
+        segment_fields.register()

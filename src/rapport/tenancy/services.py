@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from rapport.exceptions import InvalidInput, NotFound
+from rapport.tenancy import hooks
 from rapport.tenancy.models import DEFAULT_TENANT_SLUG, ApiKey, Scope, Tenant
 
 KEY_PREFIX = "rk"
@@ -63,7 +64,15 @@ class TenantService:
     @staticmethod
     def get_default() -> Tenant:
         """The default tenant, created on first use with Nigerian defaults (NGN, +234)."""
-        tenant, _ = Tenant.objects.get_or_create(slug=DEFAULT_TENANT_SLUG, defaults=DEFAULT_TENANT)
+        tenant = Tenant.objects.filter(slug=DEFAULT_TENANT_SLUG).first()
+        if tenant is not None:
+            return tenant
+        with transaction.atomic():
+            tenant, created = Tenant.objects.get_or_create(
+                slug=DEFAULT_TENANT_SLUG, defaults=DEFAULT_TENANT
+            )
+            if created:
+                hooks.tenant_created(tenant)
         return tenant
 
     @staticmethod
@@ -84,7 +93,7 @@ class TenantService:
         default_language: str = "en",
         default_phone_region: str = "",
     ) -> Tenant:
-        """A new tenant; the phone region defaults to the country."""
+        """A new tenant; the phone region defaults to the country. Apps' listeners set it up."""
         slug = slug or slugify(name)[:60].strip("-")
         default_phone_region = (default_phone_region or country).upper()
         errors = validate_tenant_settings(
@@ -105,15 +114,18 @@ class TenantService:
             errors["slug"] = f"The slug {slug!r} is taken"
         if errors:
             raise InvalidInput("The tenant settings are not valid", fields=errors)
-        return Tenant.objects.create(
-            name=name.strip(),
-            slug=slug,
-            country=country.upper(),
-            currency=currency.upper(),
-            timezone=timezone_name,
-            default_language=default_language,
-            default_phone_region=default_phone_region,
-        )
+        with transaction.atomic():
+            tenant = Tenant.objects.create(
+                name=name.strip(),
+                slug=slug,
+                country=country.upper(),
+                currency=currency.upper(),
+                timezone=timezone_name,
+                default_language=default_language,
+                default_phone_region=default_phone_region,
+            )
+            hooks.tenant_created(tenant)
+        return tenant
 
     @staticmethod
     @transaction.atomic

@@ -1,10 +1,11 @@
-"""CSV import jobs (upload, progress, errors by row) and the customers export as CSV."""
+"""CSV import jobs (upload, progress, errors by row), and the customers and segment exports."""
 
 import datetime as dt
 from typing import Any, Literal
 from uuid import UUID
 
 import orjson
+from django.apps import apps
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router, Schema, Status
@@ -16,7 +17,7 @@ from rapport.ingest.csv.jobs import KINDS, ImportService
 from rapport.ingest.models import ImportJob
 from rapport.pagination import DATETIME, paginate
 from rapport.schemas import WRITE_ERRORS, PageQuery, Timestamp, responses
-from rapport.tenancy.api import WRITE, actor_of
+from rapport.tenancy.api import READ, WRITE, actor_of
 
 router = Router(tags=["imports"], auth=WRITE)
 
@@ -214,6 +215,50 @@ def export_customers(request, query: Query[ExportQuery]):
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
     return response
+
+
+# A segment's export, when segments is installed: the door reuses the customers' CSV writer.
+if apps.is_installed("rapport.segments"):
+
+    @router.get(
+        "/segments/{segment_id}/export.csv",
+        response=responses({200: None}, 404),
+        auth=READ,
+        tags=["segments"],
+        openapi_extra={
+            "responses": {
+                200: {
+                    "description": "The segment's customers as CSV (UTF-8 with a BOM), streamed",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                }
+            }
+        },
+    )
+    def export_segment(request, segment_id: UUID):
+        """A segment's customers now as CSV: the customers export's columns, plus insights.
+
+        Code, names, email, phone, tags, consent per channel, loyalty balance and tier, and the
+        orders, spend, last order, RFM segment and churn risk when insights is installed.
+        """
+        from rapport.segments.services import SegmentService
+
+        tenant = actor_of(request).tenant
+        segment = SegmentService.get_segment(tenant=tenant, segment_id=segment_id)
+        lines = export_lines(
+            tenant=tenant,
+            filters=ExportFilters(),
+            customers=SegmentService.get_segment_customers(segment=segment),
+            with_insights=True,
+        )
+        first = next(lines)
+        response = StreamingHttpResponse(
+            _chain(first, lines), content_type="text/csv; charset=utf-8"
+        )
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = (
+            f'attachment; filename="segment-{segment.key}-{stamp}.csv"'
+        )
+        return response
 
 
 def _chain(first: str, rest):

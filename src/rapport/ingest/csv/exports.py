@@ -1,7 +1,8 @@
 """Exporting customers as CSV: streamed a chunk at a time, a few queries per chunk.
 
 The columns read back into `rapport import customers`: consent is yes, no or empty (never
-asked); the loyalty columns are for reading and an import ignores them.
+asked); the loyalty columns are for reading and an import ignores them. A segment's export
+(the customers given as a queryset) adds the insight columns when insights is installed.
 """
 
 import csv
@@ -36,6 +37,14 @@ CONSENT_COLUMNS = {
     "whatsapp_marketing": "whatsapp",
 }
 LOYALTY_COLUMNS = ["points_balance", "tier"]
+INSIGHT_COLUMNS = [
+    "total_orders",
+    "total_spent_q",
+    "currency",
+    "last_order_at",
+    "rfm_segment",
+    "churn_risk",
+]
 CONSENT_CELLS = {"opted_in": "yes", "opted_out": "no"}
 # A cell a spreadsheet would run as a formula; phone numbers such as +234… are left alone.
 FORMULA = re.compile(r"^[=+\-@\t\r]")
@@ -56,13 +65,15 @@ def safe_cell(value: str) -> str:
     return value
 
 
-def columns() -> list[str]:
+def columns(*, with_insights: bool = False) -> list[str]:
     """The export's columns: the core's, then those of the optional apps installed."""
     names = list(BASE_COLUMNS)
     if apps.is_installed("rapport.consent"):
         names += list(CONSENT_COLUMNS)
     if apps.is_installed("rapport.loyalty"):
         names += LOYALTY_COLUMNS
+    if with_insights and apps.is_installed("rapport.insights"):
+        names += INSIGHT_COLUMNS
     return names
 
 
@@ -81,12 +92,29 @@ def customers_to_export(*, tenant: Tenant, filters: ExportFilters) -> QuerySet[C
     return customers
 
 
-def export_rows(*, tenant: Tenant, filters: ExportFilters) -> Iterator[list[str]]:
-    """The header, then a row per customer by id, a chunk of customers at a time."""
-    customers = customers_to_export(tenant=tenant, filters=filters).order_by("pk")
+def _iso(moment: dt.datetime | None) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds") if moment else ""
+
+
+def export_rows(
+    *,
+    tenant: Tenant,
+    filters: ExportFilters,
+    customers: QuerySet[Customer] | None = None,
+    with_insights: bool = False,
+) -> Iterator[list[str]]:
+    """The header, then a row per customer by id, a chunk of customers at a time.
+
+    `customers` replaces the filters' selection (a segment's customers, of `tenant`);
+    `with_insights` adds each customer's orders, spend, last order, RFM segment and churn risk.
+    """
+    if customers is None:
+        customers = customers_to_export(tenant=tenant, filters=filters)
+    customers = customers.filter(tenant=tenant).order_by("pk")
     has_consent = apps.is_installed("rapport.consent")
     has_loyalty = apps.is_installed("rapport.loyalty")
-    yield columns()
+    has_insights = with_insights and apps.is_installed("rapport.insights")
+    yield columns(with_insights=with_insights)
     last = 0
     while True:
         chunk = list(customers.filter(pk__gt=last)[:CHUNK])
@@ -117,6 +145,28 @@ def export_rows(*, tenant: Tenant, filters: ExportFilters) -> Iterator[list[str]
                 "customer_id", "points_balance", "tier"
             ):
                 accounts[pk] = (balance, tier)
+        insights: dict[int, list[str]] = {}
+        if has_insights:
+            from rapport.insights.models import CustomerInsight
+
+            for pk, *values in CustomerInsight.objects.filter(customer__in=pks).values_list(
+                "customer_id",
+                "total_orders",
+                "total_spent_q",
+                "currency",
+                "last_order_at",
+                "rfm_segment",
+                "churn_risk",
+            ):
+                orders, spent, currency, last_order_at, rfm_segment, churn_risk = values
+                insights[pk] = [
+                    str(orders),
+                    str(spent),
+                    currency,
+                    _iso(last_order_at),
+                    rfm_segment,
+                    "" if churn_risk is None else f"{churn_risk:.4f}",
+                ]
         for customer in chunk:
             row = [
                 customer.code,
@@ -128,7 +178,7 @@ def export_rows(*, tenant: Tenant, filters: ExportFilters) -> Iterator[list[str]
                 customer.customer_type,
                 customer.source,
                 " | ".join(tags.get(customer.pk, [])),
-                customer.created_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+                _iso(customer.created_at),
             ]
             if has_consent:
                 row += [
@@ -138,6 +188,8 @@ def export_rows(*, tenant: Tenant, filters: ExportFilters) -> Iterator[list[str]
             if has_loyalty:
                 balance, tier = accounts.get(customer.pk, (None, ""))
                 row += ["" if balance is None else str(balance), tier]
+            if has_insights:
+                row += insights.get(customer.pk, ["0", "0", tenant.currency, "", "", ""])
             yield [safe_cell(cell) for cell in row]
 
 
@@ -148,11 +200,20 @@ class _Line:
         return text
 
 
-def export_lines(*, tenant: Tenant, filters: ExportFilters) -> Iterator[str]:
+def export_lines(
+    *,
+    tenant: Tenant,
+    filters: ExportFilters,
+    customers: QuerySet[Customer] | None = None,
+    with_insights: bool = False,
+) -> Iterator[str]:
     """The export as CSV text, a line at a time (UTF-8 with a BOM so spreadsheets read it)."""
     writer = csv.writer(_Line())
     first = True
-    for row in export_rows(tenant=tenant, filters=filters):
+    rows = export_rows(
+        tenant=tenant, filters=filters, customers=customers, with_insights=with_insights
+    )
+    for row in rows:
         line = writer.writerow(row)
         yield "\ufeff" + line if first else line
         first = False

@@ -1,16 +1,17 @@
 """`rapport export-customers FILE.csv`: the tenant's customers as CSV, with a progress bar."""
 
 import datetime as dt
-import os
-import sys
-import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rapport.cli.shared import add_tenant_argument, command_error, require_app, system_actor
+from rapport.cli.shared import (
+    add_tenant_argument,
+    command_error,
+    require_app,
+    system_actor,
+    write_lines,
+)
 from rapport.exceptions import RapportError
 
 
@@ -57,34 +58,9 @@ class Command(BaseCommand):
                 for line in lines:
                     self.stdout.write(line, ending="")
                 return
-            self._write(Path(file), lines, total)
+            write_lines(Path(file), lines, total, "exporting customers")
         except RapportError as error:
             raise command_error(error) from None
         except OSError as error:
             raise CommandError(f"Cannot write the export to {file!r}: {error.strerror}") from None
         self.stdout.write(f"Exported {total:,} customer{'s' if total != 1 else ''} to {file}")
-
-    def _write(self, path: Path, lines, total: int) -> None:
-        """Write the file readable by its owner only, whole or not at all."""
-        directory = path.parent if str(path.parent) else Path(".")
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-        progress = Progress(
-            TextColumn("[bold]exporting customers"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            disable=not sys.stderr.isatty(),
-        )
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as output, progress:
-                task = progress.add_task("customers", total=total)
-                for number, line in enumerate(lines):
-                    output.write(line)
-                    if number and number % 1000 == 0:
-                        progress.update(task, completed=number)
-                progress.update(task, completed=total)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
