@@ -23,6 +23,7 @@ run: $(VENV)/.installed
 	$(BIN)/rapport migrate --verbosity 0
 	$(BIN)/rapport demo --customers 500 --if-empty
 	$(BIN)/rapport recalc
+	$(BIN)/rapport segments --refresh
 	@echo
 	@$(BIN)/rapport createapikey --name "quick start" --scopes admin
 	@echo

@@ -19,12 +19,25 @@ JSON = ("preferred_products", "preferred_categories", "channels")
 CONSTANTS = ("tenant_id", "run_id", "as_of", "calculated_at")
 
 
+# The first key of the PostgreSQL advisory lock insight writes take; the second is the tenant.
+LOCK_NAMESPACE = 0x1A51
+
+
 def upsert(columns: dict[str, list], constants: dict[str, object]) -> int:
-    """Insert or replace the insight of every customer in `columns["customer_id"]`."""
+    """Insert or replace the insight of every customer in `columns["customer_id"]`.
+
+    On PostgreSQL the writes of one tenant's insights take turns (an advisory lock held to the
+    commit), so that no two transactions delete and copy in the same customer's row at once:
+    two runs, or a run and one customer's recalculation. Their reads still overlap.
+    """
     count = len(columns["customer_id"])
     if not count:
         return 0
     if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, constants["tenant_id"]]
+            )
         _replace_postgresql(columns, constants)
     else:
         _upsert_portable(columns, constants)
