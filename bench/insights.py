@@ -266,9 +266,9 @@ def measure_recalculation(size: Size, tenant) -> None:
     original = recalculation.start_run
 
     def timed_start(**kwargs):
-        run = original(**kwargs)
+        started = original(**kwargs)
         fitted_at.append(time.perf_counter())
-        return run
+        return started
 
     recalculation.start_run = timed_start
     try:

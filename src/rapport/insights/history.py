@@ -162,6 +162,11 @@ class Orders:
     def __len__(self) -> int:
         return len(self.customer)
 
+    def within(self, first: int, last: int) -> "Orders":
+        """The orders of customers whose ids are in [first, last], without reading again."""
+        start, stop = np.searchsorted(self.customer, [first, last + 1])
+        return Orders(*(getattr(self, name)[start:stop] for name in self.__dataclass_fields__))
+
 
 def read_orders(scope: CustomerRange, *, as_of: dt.datetime, past: bool) -> Orders:
     """The scope's sold orders placed before `as_of`, net of refunds made before it.

@@ -66,8 +66,8 @@ class InsightService:
         run = InsightService.latest_run(tenant=actor.tenant)
         if run is None or as_of is not None:
             alone = recalculation.Chunk(customer.pk, customer.pk, 1)
-            run = recalculation.start_run(tenant=actor.tenant, chunks=[alone], as_of=as_of)
-            recalculation.recalculate_chunk(run, alone)
+            started = recalculation.start_run(tenant=actor.tenant, chunks=[alone], as_of=as_of)
+            recalculation.recalculate_chunk(started.run, alone, orders=started.orders)
             return CustomerInsight.objects.select_related("run").get(customer=customer)
         return recalculation.recalculate_customer(run, customer, as_of=timezone.now())
 
@@ -89,9 +89,10 @@ class InsightService:
         """
         _check_settings(time_unit, horizon, as_of)
         chunks = recalculation.plan_chunks(actor.tenant, conf.chunk_size())
-        run = recalculation.start_run(
+        started = recalculation.start_run(
             tenant=actor.tenant, chunks=chunks, as_of=as_of, time_unit=time_unit, horizon=horizon
         )
+        run = started.run
         if background:
             from rapport.insights.tasks import recalculate_chunk
 
@@ -103,7 +104,7 @@ class InsightService:
             return run
         try:
             for chunk in chunks:
-                recalculation.recalculate_chunk(run, chunk)
+                recalculation.recalculate_chunk(run, chunk, orders=started.orders)
                 if progress is not None:
                     run.refresh_from_db(fields=["customers_done"])
                     progress(run.customers_done, run.customers_total)
