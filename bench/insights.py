@@ -21,15 +21,19 @@ import datetime as dt
 import os
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from bench.__main__ import scratch_database
+from bench.__main__ import database_name, scratch_database
 from bench.machine import Machine, describe
 
+# Each size gets a database of this name with the size after it (rapport_bench_insights_100000).
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rapport_bench_insights"
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = (
@@ -97,7 +101,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=os.environ.get("BENCH_INSIGHTS_DATABASE_URL", DEFAULT_DATABASE_URL),
         help=f"PostgreSQL database to create and drop (default {DEFAULT_DATABASE_URL})",
     )
-    parser.add_argument("--keep-database", action="store_true", help="Do not drop it at the end")
+    parser.add_argument(
+        "--keep-database", action="store_true", help="Do not drop the databases at the end"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Measure on a size's database an earlier --keep-database run filled (and keep it)",
+    )
     parser.add_argument(
         "--output", default=str(ROOT / "docs" / "BENCHMARKS-insights.md"), help="Markdown page"
     )
@@ -342,12 +353,64 @@ def measure_segments(size: Size, tenant) -> None:
         size.segments.append((segment.name, count, time.perf_counter() - started))
 
 
-def run(args: argparse.Namespace) -> Result:
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-    os.environ["RAPPORT_INSIGHTS_CHUNK_SIZE"] = str(args.chunk_size)
-    import django
+def database_for(args: argparse.Namespace, customers: int) -> str:
+    """Each size has a database of its own: the URL's name with the size after it."""
+    return f"{args.database_url}_{customers}"
+
+
+def has_customers(url: str, customers: int) -> bool:
+    """True when the size's database is there, filled by an earlier --keep-database run."""
+    try:
+        with psycopg.connect(url) as existing:
+            row = existing.execute("SELECT count(*) FROM rapport_customers_customer").fetchone()
+    except psycopg.Error:
+        return False
+    return row[0] == customers
+
+
+def use_database(url: str) -> None:
+    """Point Django's connection at the size's database."""
+    from django.db import connections
+
+    connections.close_all()
+    connections["default"].settings_dict["NAME"] = urlsplit(url).path.lstrip("/")
+
+
+def measure_size(args: argparse.Namespace, customers: int, *, filled: bool) -> Size:
+    """Fill the size's database (unless it is `filled` already) and measure on it."""
     from django.core.management import call_command
+    from django.db import connection
+
+    from rapport.tenancy.services import TenantService
+
+    size = Size(customers)
+    use_database(database_for(args, customers))
+    call_command("migrate", verbosity=0)
+    tenant = TenantService.get_default()
+    if not filled:
+        console.print(f"synthesizing {customers:,} customers…")
+        started = time.perf_counter()
+        synthesize(tenant, 1, customers, args.mean_orders, args.seed)
+        size.load_seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM rapport_commerce_order")
+        size.orders = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM rapport_commerce_orderline")
+        size.lines = cursor.fetchone()[0]
+    console.print(f"recalculating {customers:,} customers, {size.orders:,} orders…")
+    measure_recalculation(size, tenant)
+    console.print(f"  {size.total_seconds:.1f} s; the per-customer loop on a sample…")
+    measure_loop(size, tenant, args.loop_sample)
+    return size
+
+
+def run(args: argparse.Namespace) -> Result:
+    sizes = [int(text) for text in args.sizes.split(",")]
+    if sizes != sorted(sizes) or sizes[0] < 1:
+        raise SystemExit("--sizes must be ascending positive counts")
+    os.environ["DATABASE_URL"] = database_for(args, sizes[0])
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
+    import django
 
     django.setup()
     from django.conf import settings
@@ -356,33 +419,22 @@ def run(args: argparse.Namespace) -> Result:
     from rapport.tenancy.services import TenantService
 
     settings.RAPPORT_INSIGHTS_CHUNK_SIZE = args.chunk_size
-    call_command("migrate", verbosity=0)
-    tenant = TenantService.get_default()
-    sizes = [int(text) for text in args.sizes.split(",")]
-    if sizes != sorted(sizes) or sizes[0] < 1:
-        raise SystemExit("--sizes must be ascending positive counts")
-    results, loaded = [], 0
-    for customers in sizes:
-        size = Size(customers)
-        console.print(f"synthesizing customers {loaded + 1:,} to {customers:,}…")
-        started = time.perf_counter()
-        synthesize(tenant, loaded + 1, customers - loaded, args.mean_orders, args.seed)
-        size.load_seconds = time.perf_counter() - started
-        loaded = customers
+    results = []
+    with ExitStack() as databases:
+        for customers in sizes:
+            url = database_for(args, customers)
+            filled = args.reuse and has_customers(url, customers)
+            if filled:
+                console.print(f"reusing {url.rsplit('/', 1)[-1]!r}: {customers:,} customers")
+            else:
+                keep = args.keep_database or args.reuse
+                databases.enter_context(scratch_database(url, keep=keep, label="insights"))
+            results.append(measure_size(args, customers, filled=filled))
+        measure_segments(results[-1], TenantService.get_default())
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM rapport_commerce_order")
-            size.orders = cursor.fetchone()[0]
-            cursor.execute("SELECT count(*) FROM rapport_commerce_orderline")
-            size.lines = cursor.fetchone()[0]
-        console.print(f"recalculating {customers:,} customers, {size.orders:,} orders…")
-        measure_recalculation(size, tenant)
-        console.print(f"  {size.total_seconds:.1f} s; the per-customer loop on a sample…")
-        measure_loop(size, tenant, args.loop_sample)
-        results.append(size)
-    measure_segments(results[-1], tenant)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        version = cursor.fetchone()[0]
+            cursor.execute("SHOW server_version")
+            version = cursor.fetchone()[0]
+        connection.close()
     return Result(describe(version), results, args.mean_orders, args.chunk_size, args.seed)
 
 
@@ -497,9 +549,8 @@ def markdown(result: Result) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    label = "insight recalculation benchmark"
-    with scratch_database(args.database_url, keep=args.keep_database, label=label):
-        result = run(args)
+    database_name(args.database_url)  # refuses a database the tool may not touch
+    result = run(args)
     print_table(result)
     Path(args.output).write_text(markdown(result), encoding="utf-8")
     console.print(f"wrote {args.output}")

@@ -54,8 +54,11 @@ class CustomerInsight(models.Model):
     """One per customer: the metrics of its last recalculation, as of `as_of`."""
 
     # The composite indexes below all start with the tenant: no index of its own. Fewer
-    # indexes and checks make the nightly rewrite of every row faster.
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, db_index=False)
+    # indexes and checks make the nightly rewrite of every row faster; the customer's
+    # constraint keeps the row's tenant honest (deleting a tenant deletes its customers).
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="insight")
 
     # Orders (sold: completed or refunded in part or whole), money net of refunds.
