@@ -170,10 +170,23 @@ class Orders:
     def __len__(self) -> int:
         return len(self.customer)
 
+    @classmethod
+    def joined(cls, parts: list["Orders"]) -> "Orders":
+        """Orders read in parts, one after the other (parts in customer order stay sorted)."""
+        names = list(cls.__dataclass_fields__)
+        if not parts:
+            return cls(*(np.zeros(0, dtype=np.int64) for _ in names))
+        return cls(*(np.concatenate([getattr(part, name) for part in parts]) for name in names))
+
     def within(self, first: int, last: int) -> "Orders":
         """The orders of customers whose ids are in [first, last], without reading again."""
         start, stop = np.searchsorted(self.customer, [first, last + 1])
         return Orders(*(getattr(self, name)[start:stop] for name in self.__dataclass_fields__))
+
+
+def reads_commerce() -> bool:
+    """True when orders come from rapport.commerce (the default backend), read in SQL."""
+    return type(get_order_history_backend()) is CommerceOrderHistoryBackend
 
 
 def read_orders(scope: CustomerRange, *, as_of: dt.datetime, past: bool) -> Orders:
@@ -182,9 +195,8 @@ def read_orders(scope: CustomerRange, *, as_of: dt.datetime, past: bool) -> Orde
     `past` says `as_of` is a moment already gone, whose refunds must be read as they stood.
     A fully refunded order is no purchase and is left out.
     """
-    backend = get_order_history_backend()
-    if type(backend) is not CommerceOrderHistoryBackend:
-        return _orders_from_backend(backend, scope, as_of)
+    if not reads_commerce():
+        return _orders_from_backend(get_order_history_backend(), scope, as_of)
     rows = scope.filter(Order.objects.all())
     if past:
         rows = sold_orders(rows, as_of).annotate(net=F("total_q") - F("refunded_then"))
@@ -327,7 +339,7 @@ def read_favourites(
     Products are told apart by name; equal quantities go by name, so the answer is the same
     every time. A project's own order-history backend has no lines to read: both are empty.
     """
-    if type(get_order_history_backend()) is not CommerceOrderHistoryBackend:
+    if not reads_commerce():
         return {}, {}
     if _is_postgresql():
         customer, names, categories, bought = _packed_lines(scope, as_of)
