@@ -1,5 +1,6 @@
 """What rapport's customer commands share: the tenant option, the acting system, errors, prompts."""
 
+import datetime as dt
 import os
 import sys
 import tempfile
@@ -86,6 +87,17 @@ def ask(
 
 def is_yes(answer: str | None) -> bool:
     return (answer or "").lower() in ("y", "yes")
+
+
+def moment_option(option: str, text: str | None) -> dt.datetime | None:
+    """An ISO 8601 date or time given to `option`; UTC when it has no offset."""
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{option} {text!r} is not an ISO 8601 date or time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def progress_bar(label: str) -> Progress:

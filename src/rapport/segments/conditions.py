@@ -102,23 +102,25 @@ def _choice(definition: SegmentField, value: Any) -> str:
 def _date(value: Any) -> dt.date:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
+    wrong = _Bad("A date, YYYY-MM-DD")
+    if not isinstance(value, str) or len(value) != 10:
+        raise wrong
     try:
-        if isinstance(value, str) and len(value) == 10:
-            return dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(value)
     except ValueError:
-        pass
-    raise _Bad("A date, YYYY-MM-DD")
+        raise wrong from None
 
 
 def _datetime(value: Any) -> dt.datetime:
+    wrong = _Bad("An ISO 8601 time, such as 2025-01-31T09:30:00Z")
+    if isinstance(value, dt.datetime):
+        return utc_datetime(value)
+    if not isinstance(value, str):
+        raise wrong
     try:
-        if isinstance(value, dt.datetime):
-            return utc_datetime(value)
-        if isinstance(value, str):
-            return utc_datetime(dt.datetime.fromisoformat(value))
+        return utc_datetime(dt.datetime.fromisoformat(value))
     except ValueError:
-        pass
-    raise _Bad("An ISO 8601 time, such as 2025-01-31T09:30:00Z")
+        raise wrong from None
 
 
 def _boolean(value: Any) -> bool:

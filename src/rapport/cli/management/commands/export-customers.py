@@ -1,6 +1,5 @@
 """`rapport export-customers FILE.csv`: the tenant's customers as CSV, with a progress bar."""
 
-import datetime as dt
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -8,21 +7,12 @@ from django.core.management.base import BaseCommand, CommandError
 from rapport.cli.shared import (
     add_tenant_argument,
     command_error,
+    moment_option,
     require_app,
     system_actor,
     write_lines,
 )
 from rapport.exceptions import RapportError
-
-
-def _since(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"--since {text!r} is not an ISO 8601 date or time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class Command(BaseCommand):
@@ -48,7 +38,9 @@ class Command(BaseCommand):
         from rapport.ingest.csv.exports import ExportFilters, customers_to_export, export_lines
 
         actor = system_actor(tenant)
-        filters = ExportFilters(tag=tag, since=_since(since), include_archived=include_archived)
+        filters = ExportFilters(
+            tag=tag, since=moment_option("--since", since), include_archived=include_archived
+        )
         if file != "-" and (not file.strip() or Path(file).is_dir()):
             raise CommandError(f"Cannot write the export to {file!r}: give a file name")
         try:

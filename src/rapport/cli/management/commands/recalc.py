@@ -1,31 +1,16 @@
 """`rapport recalc`: work out every customer's insights (RFM, lifetime value, churn) now."""
 
-import datetime as dt
-import sys
+from django.core.management.base import BaseCommand
 
-from django.core.management.base import BaseCommand, CommandError
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
+from rapport.cli.shared import (
+    add_tenant_argument,
+    command_error,
+    moment_option,
+    progress_bar,
+    require_app,
+    system_actor,
 )
-
-from rapport.cli.shared import add_tenant_argument, command_error, require_app, system_actor
 from rapport.exceptions import RapportError
-
-
-def _as_of(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"--as-of {text!r} is not an ISO 8601 date or time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class Command(BaseCommand):
@@ -55,15 +40,7 @@ class Command(BaseCommand):
         from rapport.insights.services import InsightService
 
         actor = system_actor(tenant)
-        progress = Progress(
-            TextColumn("[bold]recalculating insights"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            disable=not sys.stderr.isatty(),
-        )
+        progress = progress_bar("recalculating insights")
         bar = progress.add_task("customers", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -73,7 +50,7 @@ class Command(BaseCommand):
             with progress:
                 run = InsightService.recalculate_all(
                     actor=actor,
-                    as_of=_as_of(as_of),
+                    as_of=moment_option("--as-of", as_of),
                     background=background,
                     time_unit=time_unit,
                     horizon=horizon,
